@@ -1,0 +1,5 @@
+"""``python -m mujun``."""
+
+from mujun.cli import main
+
+main()

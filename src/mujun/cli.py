@@ -1,0 +1,235 @@
+"""Command line: ``mujun``. Thin: parse arguments, call the library, print with Rich.
+
+Typed errors (:class:`mujun.errors.MujunError`) become one actionable line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mujun.cli_uscc import uscc_command
+from mujun.errors import MujunError
+from mujun.settings import Settings
+
+app = typer.Typer(
+    name="mujun",
+    help="亩均论英雄 evaluation platform / Mujun: per-mu enterprise evaluation for Zhejiang.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="DuckDB 数据库文件 / store file (default ./mujun.duckdb or $MUJUN_DB)"
+    ),
+]
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a MujunError into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MujunError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}")
+            if exc.hint:
+                err_console.print(f"[yellow]hint:[/] {exc.hint}")
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _settings(db: Path | None) -> Settings:
+    s = Settings()
+    if db is not None:
+        s.db = db
+    return s
+
+
+app.command("uscc")(uscc_command)
+
+
+@app.command("demo-data")
+@friendly
+def demo_data(
+    out: Annotated[Path, typer.Argument(help="输出目录 / output folder")],
+    enterprises: Annotated[int, typer.Option(help="企业数 / number of firms")] = 112_879,
+    years: Annotated[str, typer.Option(help="年度, e.g. 2021-2023 or 2022,2023")] = "2021-2023",
+    seed: Annotated[int, typer.Option(help="随机种子 / seed (same seed, same files)")] = 20231,
+    format: Annotated[
+        str, typer.Option("--format", help="xlsx | csv | mixed (latest year XLSX, others CSV)")
+    ] = "mixed",
+    defect_rate: Annotated[
+        float, typer.Option(help="每类缺陷注入比例 / rate of each injected defect kind")
+    ] = 0.004,
+) -> None:
+    """生成演示省份的部门数据文件 / Generate a synthetic province's department files."""
+    from mujun.demo import demo_data_command
+
+    demo_data_command(out, enterprises, years, seed, format, defect_rate)
+
+
+@app.command("ingest")
+@friendly
+def ingest(
+    directory: Annotated[
+        Path, typer.Argument(help="部门文件所在目录 / folder of one year's files")
+    ],
+    year: Annotated[int, typer.Option("--year", help="数据年度 / data year of the files")],
+    db: DbOption = None,
+    profiles: Annotated[
+        Path | None, typer.Option(help="数据源配置目录 / source profiles (rules/sources)")
+    ] = None,
+) -> None:
+    """导入一个年度的部门文件并校验 / Ingest one year's department files, then validate."""
+    from mujun.ingest import ingest_directory, load_profiles
+    from mujun.store import open_store
+    from mujun.validate import validate_year
+
+    settings = _settings(db)
+    profs = load_profiles(profiles or settings.rules_dir / "sources")
+    files = [p for p in directory.iterdir() if p.is_file()] if directory.is_dir() else []
+    with (
+        open_store(settings.db, threads=settings.duckdb_threads) as store,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task(f"ingest {year}", total=2 * len(files) + 1)
+
+        def step(msg: str) -> None:
+            progress.update(task, advance=1, description=msg)
+
+        report = ingest_directory(store, directory, year, profs, progress=step)
+        progress.update(task, description=f"validating {year}")
+        summary = validate_year(store, year, profs)
+        progress.update(task, completed=2 * len(files) + 1)
+    table = Table(title=f"导入 ingest {year} → {settings.db}")
+    for col in ("file", "source", "status", "read", "stored", "quarantined", "skipped", "issues"):
+        table.add_column(
+            col, justify="right" if col not in ("file", "source", "status") else "left"
+        )
+    for f in report.files:
+        table.add_row(
+            Path(f.path).name,
+            f.source or "-",
+            f.status,
+            str(f.rows_read),
+            str(f.rows_stored),
+            str(f.rows_quarantined),
+            str(f.rows_skipped),
+            str(f.issues) if f.issues else f.message,
+        )
+    console.print(table)
+    console.print(
+        f"{summary.errors} errors in {year}; run [bold]mujun validate --year {year}[/] for the "
+        "report / 运行 mujun validate 查看问题清单"
+    )
+
+
+@app.command("validate")
+@friendly
+def validate(
+    year: Annotated[int | None, typer.Option(help="数据年度 / year (default: latest)")] = None,
+    db: DbOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="问题清单Excel / issues workbook (default issues-YEAR.xlsx)")
+    ] = None,
+    show: Annotated[int, typer.Option(help="显示前N条问题 / problem rows to print")] = 20,
+    profiles: Annotated[Path | None, typer.Option(help="数据源配置目录 / source profiles")] = None,
+) -> None:
+    """校验并输出问题清单 / Validate a year: counts, first problems, Excel report; exit 1 on errors."""
+    from mujun.exports import write_validation_workbook
+    from mujun.ingest import load_profiles
+    from mujun.store import open_store
+    from mujun.validate import validate_year
+
+    settings = _settings(db)
+    profs = load_profiles(profiles or settings.rules_dir / "sources")
+    if not settings.db.exists():
+        raise MujunError(f"store {settings.db} does not exist", "run `mujun ingest` first")
+    with open_store(settings.db, threads=settings.duckdb_threads) as store:
+        years = [r[0] for r in store.rows("SELECT DISTINCT year FROM files ORDER BY year")]
+        if not years:
+            raise MujunError(f"store {settings.db} holds no files", "run `mujun ingest` first")
+        y = year if year is not None else years[-1]
+        if y not in years:
+            raise MujunError(f"no files for {y} in {settings.db}", f"years present: {years}")
+        report = validate_year(store, y, profs)
+        _print_report(store, report, show)
+        path = out or Path(f"issues-{y}.xlsx")
+        n = write_validation_workbook(store, y, path)
+    console.print(f"wrote {n} issues to {path} / 问题清单已写入")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _print_report(store, report, show: int) -> None:
+    counts = Table(title=f"问题统计 issues by department and code, {report.year}")
+    for col in ("source", "code", "severity", "count"):
+        counts.add_column(col, justify="right" if col == "count" else "left")
+    for source, code, severity, n in report.counts:
+        style = {"error": "red", "warning": "yellow"}.get(severity, "")
+        counts.add_row(source, code, f"[{style}]{severity}[/]" if style else severity, f"{n:,}")
+    console.print(counts)
+    match = Table(title="匹配报告 match report")
+    for col in (
+        "source",
+        "file",
+        "rows",
+        "firms",
+        "matched",
+        "unmatched",
+        "dup rows",
+        "dup keys",
+        "missing",
+        "quarantined",
+    ):
+        match.add_column(col, justify="left" if col in ("source", "file") else "right")
+    for row in report.match:
+        match.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+    console.print(match)
+    rows = store.rows(
+        "SELECT source, code, file, row_no, column_name, value, message FROM issues "
+        "WHERE year = ? AND severity = 'error' AND (stage = 'validate' OR file_id IN "
+        "(SELECT file_id FROM files WHERE status IN ('current', 'rejected'))) "
+        "ORDER BY source, file, row_no NULLS LAST LIMIT ?",
+        [report.year, show],
+    )
+    if rows:
+        first = Table(title=f"前{len(rows)}条错误 first error rows")
+        for col in ("source", "code", "file", "row", "column", "value", "message"):
+            first.add_column(col, overflow="fold")
+        for r in rows:
+            first.add_row(*["" if v is None else str(v) for v in r])
+        console.print(first)
+
+
+def main() -> None:
+    """Entry point for ``python -m mujun``."""
+    app(prog_name="mujun")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

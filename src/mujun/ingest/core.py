@@ -1,0 +1,569 @@
+"""Ingest one year's department files into the store, idempotently per department × year slot.
+
+For each file: read every sheet, recognise the source profile, find the header, skip and record
+blank/totals/note rows, parse cells into canonical units, quarantine rows with unusable keys and
+record every problem in ``issues``. Row accounting holds for every sheet:
+``rows_read = rows_stored + rows_quarantined + rows_skipped``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mujun.errors import InputError
+from mujun.ingest import cells
+from mujun.ingest.columns import SQL_TYPES, parse_block
+from mujun.ingest.header import Header, find_header
+from mujun.ingest.profiles import SourceProfile
+from mujun.ingest.reader import SUPPORTED_SUFFIXES, Grid, UnreadableFile, file_sha256, read_grids
+from mujun.ingest.suggest import RegisterIndex
+from mujun.store import Store
+
+_TOTALS = r"^(合\s*计|总\s*计|小\s*计|共\s*计|全部合计|总合计|TOTAL)$"
+_NOTES = r"^(注|说明|备注|填表|制表|审核|负责人|数据来源|单位负责人|统计负责人)"
+_YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file (or sheet) in an ingest."""
+
+    path: str
+    status: str  # ingested | unchanged | replaced | rejected | skipped
+    source: str | None = None
+    sheet: str | None = None
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0
+    issues: int = 0
+    message: str = ""
+
+
+@dataclass
+class IngestReport:
+    """Outcome of ``ingest_directory``."""
+
+    year: int
+    files: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        """Data rows read over all files."""
+        return sum(f.rows_read for f in self.files)
+
+
+def source_table(profile: SourceProfile) -> str:
+    """Name of the table holding every stored row of a source."""
+    return f"src_{profile.id}"
+
+
+def ensure_source_table(store: Store, profile: SourceProfile) -> None:
+    """Create the source table, or add columns a profile gained since it was created."""
+    table = source_table(profile)
+    cols = [f'"{n}" {SQL_TYPES[s.type]}' for n, s in profile.fields.items()]
+    if not store.table_exists(table):
+        store.execute(
+            f'CREATE TABLE "{table}" (file_id INTEGER NOT NULL, row_no INTEGER NOT NULL, '
+            + ", ".join(cols)
+            + ")"
+        )
+        return
+    have = set(store.table_columns(table))
+    for n, s in profile.fields.items():
+        if n not in have:
+            store.execute(f'ALTER TABLE "{table}" ADD COLUMN "{n}" {SQL_TYPES[s.type]}')
+
+
+def identify(path: Path, grid: Grid, profiles: dict[str, SourceProfile]):
+    """Pick the profile whose signature the header carries; the file name breaks ties."""
+    found = []
+    for prof in profiles.values():
+        header = find_header(grid, prof)
+        if header is None:
+            continue
+        name_hit = any(w.lower() in path.name.lower() for w in prof.match.filename)
+        found.append((len(header.fields), name_hit, prof.id, prof, header))
+    if not found:
+        return None, None
+    found.sort(key=lambda t: (t[1], t[0]), reverse=True)
+    return found[0][3], found[0][4]
+
+
+@dataclass
+class _Pending:
+    path: Path
+    sha: str
+    grid: Grid
+    profile: SourceProfile
+    header: Header
+    encoding: str | None
+    fmt: str
+
+
+def _issue_rows(**cols) -> pa.Table:
+    return pa.table(cols)
+
+
+def ingest_directory(
+    store: Store,
+    directory: Path,
+    year: int,
+    profiles: dict[str, SourceProfile],
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest every department file directly inside ``directory`` as data of ``year``."""
+    if not directory.is_dir():
+        raise InputError(f"{directory} is not a directory", "pass the folder holding the files")
+    report = IngestReport(year)
+    for p in profiles.values():
+        ensure_source_table(store, p)
+    pending: list[_Pending] = []
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or path.name.startswith((".", "~$")):
+            continue
+        if progress:
+            progress(f"reading {path.name}")
+        outcome = _read_and_identify(store, path, year, profiles, pending)
+        if outcome is not None:
+            report.files.append(outcome)
+    # Two files claiming one slot in a delivery: report both, ingest neither (never a silent pick).
+    by_slot: dict[str, list[_Pending]] = {}
+    for item in pending:
+        by_slot.setdefault(item.profile.id, []).append(item)
+    ordered = sorted(by_slot.items(), key=lambda kv: (kv[0] != "register", kv[0]))
+    for source, items in ordered:
+        if len(items) > 1:
+            names = ", ".join(i.path.name for i in items)
+            for item in items:
+                _record_rejected(
+                    store,
+                    item.path,
+                    year,
+                    item.sha,
+                    "ambiguous-slot",
+                    f"{len(items)} files look like {source} data for {year} ({names}); "
+                    "remove all but one / 同一部门同一年度有多个文件",
+                    item.fmt,
+                    source=source,
+                )
+                report.files.append(
+                    FileOutcome(str(item.path), "rejected", source, message="ambiguous-slot")
+                )
+            continue
+        item = items[0]
+        if progress:
+            progress(f"ingesting {item.path.name} as {source}")
+        report.files.append(_ingest_one(store, item, year))
+    return report
+
+
+def _read_and_identify(
+    store: Store,
+    path: Path,
+    year: int,
+    profiles: dict[str, SourceProfile],
+    pending: list[_Pending],
+) -> FileOutcome | None:
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        _record_rejected(
+            store,
+            path,
+            year,
+            file_sha256(path),
+            "unsupported-file",
+            f"{path.name}: not an XLSX, XLS or CSV file / 不支持的文件类型",
+            "other",
+            severity="warning",
+        )
+        return FileOutcome(str(path), "rejected", message="unsupported-file")
+    sha = file_sha256(path)
+    fmt = path.suffix.lower().lstrip(".")
+    try:
+        grids = read_grids(path)
+    except UnreadableFile as exc:
+        _record_rejected(store, path, year, sha, "unreadable-file", f"{path.name}: {exc}", fmt)
+        return FileOutcome(str(path), "rejected", message=str(exc))
+    recognised = 0
+    for grid in grids:
+        prof, header = identify(path, grid, profiles)
+        if prof is None or header is None:
+            continue
+        recognised += 1
+        pending.append(_Pending(path, sha, grid, prof, header, grid.encoding, fmt))
+    if recognised == 0:
+        _record_rejected(
+            store,
+            path,
+            year,
+            sha,
+            "unrecognised-file",
+            f"{path.name}: no sheet has the header of a known department file; "
+            "add header aliases to a profile in rules/sources/ / 无法识别的文件",
+            fmt,
+        )
+        return FileOutcome(str(path), "rejected", message="unrecognised-file")
+    return None
+
+
+def _record_rejected(
+    store: Store,
+    path: Path,
+    year: int,
+    sha: str,
+    code: str,
+    message: str,
+    fmt: str,
+    *,
+    source: str | None = None,
+    severity: str = "error",
+) -> None:
+    with store.transaction():
+        fid = store.scalar("SELECT nextval('file_id_seq')")
+        store.execute(
+            "INSERT INTO files (file_id, year, source, path, name, sha256, format, status, "
+            "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', now()::TIMESTAMP)",
+            [fid, year, source, str(path), path.name, sha, fmt],
+        )
+        store.execute(
+            "INSERT INTO issues (year, stage, source, file_id, file, code, severity, message) "
+            "VALUES (?, 'ingest', ?, ?, ?, ?, ?, ?)",
+            [year, source, fid, path.name, code, severity, message],
+        )
+
+
+def _row_kinds(grid: Grid, header: Header, key_col: int | None) -> tuple[np.ndarray, int]:
+    """Classify data rows: 0 data, 1 blank, 2 totals, 3 note. Returns (kinds, start)."""
+    start = header.data_start
+    n = grid.nrows - start
+    if n <= 0:
+        return np.zeros(0, dtype=np.int8), start
+    cleaned = [cells.clean_text(c.slice(start)) for c in grid.columns]
+    nonblank = np.zeros(n, dtype=np.int32)
+    for c in cleaned:
+        nonblank += ~cells.to_mask(pc.is_null(c))
+    kinds = np.zeros(n, dtype=np.int8)
+    kinds[nonblank == 0] = 1
+    key_blank = (
+        cells.to_mask(pc.is_null(cleaned[key_col])) if key_col is not None else np.ones(n, bool)
+    )
+    totals = np.zeros(n, dtype=bool)
+    for c in cleaned[:3]:
+        totals |= cells.to_mask(pc.match_substring_regex(c, _TOTALS, ignore_case=True))
+    if key_col is not None:
+        key_is_total = cells.to_mask(
+            pc.match_substring_regex(cleaned[key_col], _TOTALS, ignore_case=True)
+        )
+        totals &= key_blank | key_is_total
+    kinds[(kinds == 0) & totals] = 2
+    notes = np.zeros(n, dtype=bool)
+    for c in cleaned:
+        notes |= cells.to_mask(pc.match_substring_regex(c, _NOTES))
+    kinds[(kinds == 0) & notes & key_blank & (nonblank <= 2)] = 3
+    return kinds, start
+
+
+_KIND_NAMES = {1: "blank-row", 2: "totals-row", 3: "note-row"}
+
+
+def _register_index(store: Store, year: int) -> RegisterIndex | None:
+    if not store.table_exists("src_register"):
+        return None
+    pairs = store.rows(
+        "SELECT r.uscc, r.name FROM src_register r JOIN files f USING (file_id) "
+        "WHERE f.year = ? AND f.status = 'current' AND r.uscc IS NOT NULL",
+        [year],
+    )
+    return RegisterIndex.build(pairs) if pairs else None
+
+
+def _ingest_one(store: Store, item: _Pending, year: int) -> FileOutcome:
+    prof, header, grid, path = item.profile, item.header, item.grid, item.path
+    current = store.rows(
+        "SELECT file_id, sha256, name, rows_stored, version FROM files "
+        "WHERE year = ? AND source = ? AND status = 'current'",
+        [year, prof.id],
+    )
+    if current and current[0][1] == item.sha:
+        return FileOutcome(
+            str(path), "unchanged", prof.id, grid.sheet, message=f"same content as {current[0][2]}"
+        )
+    key_col = header.fields.get("uscc")
+    kinds, start = _row_kinds(grid, header, key_col)
+    n = len(kinds)
+    raw = {f: grid.columns[j].slice(start) for f, j in header.fields.items()}
+    for f in header.bad_units:
+        raw[f] = pa.nulls(n, pa.string())
+    block = parse_block(raw, prof, header.units, year)
+    data = kinds == 0
+    missing_key_cols = [k for k in prof.key if k not in header.fields]
+    quarantine = data & (block.quarantine if block.quarantine is not None else False)
+    if missing_key_cols:
+        quarantine = data.copy()
+    stored = data & ~quarantine
+    row_no = np.arange(start + 1, start + n + 1, dtype=np.int32)  # spreadsheet row numbers
+
+    with store.transaction():
+        fid = int(store.scalar("SELECT nextval('file_id_seq')"))
+        version = (current[0][4] or 1) + 1 if current else 1
+        issues = _collect_issues(store, item, fid, year, block, data, row_no, missing_key_cols)
+        # Stored rows.
+        idx = pa.array(np.flatnonzero(stored))
+        table = {"file_id": pa.array(np.full(int(stored.sum()), fid, dtype=np.int32))}
+        table["row_no"] = pa.array(row_no[stored])
+        for name in prof.fields:
+            table[name] = pc.take(block.columns[name], idx)
+        store.insert_arrow(source_table(prof), pa.table(table))
+        # Quarantined rows keep every raw cell, keyed by the header as written.
+        q_rows = np.flatnonzero(quarantine)
+        if len(q_rows):
+            codes_by_row: dict[int, list[str]] = {}
+            for it in issues:
+                if it["row_no"] is not None and it["severity"] == "error":
+                    codes_by_row.setdefault(it["row_no"], []).append(it["code"])
+            raws = []
+            for i in q_rows:
+                cells_raw = {
+                    header.names[j] or f"col{j + 1}": grid.columns[j][start + i].as_py()
+                    for j in range(len(grid.columns))
+                }
+                raws.append(json.dumps(cells_raw, ensure_ascii=False))
+            store.insert_arrow(
+                "quarantine",
+                pa.table(
+                    {
+                        "file_id": pa.array([fid] * len(q_rows), pa.int32()),
+                        "year": pa.array([year] * len(q_rows), pa.int32()),
+                        "source": pa.array([prof.id] * len(q_rows)),
+                        "row_no": pa.array(row_no[q_rows]),
+                        "codes": pa.array(
+                            [
+                                ",".join(sorted(set(codes_by_row.get(int(row_no[i]), []))))
+                                for i in q_rows
+                            ]
+                        ),
+                        "raw": pa.array(raws),
+                    }
+                ),
+            )
+        # Skipped rows (blank, totals, notes) are recorded, not silently dropped.
+        skipped = np.flatnonzero(kinds != 0)
+        if len(skipped):
+            first_col = cells.clean_text(grid.columns[0].slice(start)) if grid.columns else None
+            texts = pc.take(first_col, pa.array(skipped)) if first_col is not None else None
+            store.insert_arrow(
+                "skipped_rows",
+                pa.table(
+                    {
+                        "file_id": pa.array([fid] * len(skipped), pa.int32()),
+                        "row_no": pa.array(row_no[skipped]),
+                        "kind": pa.array([_KIND_NAMES[int(kinds[i])] for i in skipped]),
+                        "text": texts,
+                    }
+                ),
+            )
+        if issues:
+            store.insert_arrow("issues", pa.Table.from_pylist(issues))
+        columns_json = json.dumps(
+            {f: header.names[j] for f, j in header.fields.items()}, ensure_ascii=False
+        )
+        units_json = json.dumps(header.units, ensure_ascii=False)
+        store.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "'current', ?, NULL, now()::TIMESTAMP)",
+            [
+                fid,
+                year,
+                prof.id,
+                str(path),
+                path.name,
+                item.sha,
+                item.fmt,
+                item.encoding,
+                grid.sheet,
+                header.top,
+                header.rows,
+                grid.nrows,
+                n,
+                int(stored.sum()),
+                int(quarantine.sum()),
+                int((kinds != 0).sum()),
+                columns_json,
+                units_json,
+                version,
+            ],
+        )
+        status = "ingested"
+        if current:
+            old_id = current[0][0]
+            store.execute(
+                "UPDATE files SET status = 'superseded', superseded_by = ? WHERE file_id = ?",
+                [fid, old_id],
+            )
+            store.execute(
+                "INSERT INTO slot_changes VALUES (nextval('change_id_seq'), ?, ?, ?, ?, ?, ?, ?, "
+                "?, now()::TIMESTAMP)",
+                [
+                    year,
+                    prof.id,
+                    old_id,
+                    fid,
+                    current[0][2],
+                    path.name,
+                    current[0][3],
+                    int(stored.sum()),
+                ],
+            )
+            status = "replaced"
+    return FileOutcome(
+        str(path),
+        status,
+        prof.id,
+        grid.sheet,
+        rows_read=n,
+        rows_stored=int(stored.sum()),
+        rows_quarantined=int(quarantine.sum()),
+        rows_skipped=int((kinds != 0).sum()),
+        issues=len(issues),
+        message=f"replaces {current[0][2]}" if current else "",
+    )
+
+
+def _collect_issues(
+    store: Store,
+    item: _Pending,
+    fid: int,
+    year: int,
+    block,
+    data: np.ndarray,
+    row_no: np.ndarray,
+    missing_key_cols: list[str],
+) -> list[dict]:
+    prof, header, grid, path = item.profile, item.header, item.grid, item.path
+    start = header.data_start
+    base = {
+        "year": year,
+        "stage": "ingest",
+        "source": prof.id,
+        "file_id": fid,
+        "file": path.name,
+        "sheet": grid.sheet,
+        "uscc": None,
+        "suggestion": None,
+    }
+    out: list[dict] = []
+
+    def add(code, severity, message, row=None, column=None, field=None, value=None, **kw):
+        out.append(
+            base
+            | {
+                "row_no": row,
+                "column_name": column,
+                "field": field,
+                "value": value,
+                "code": code,
+                "severity": severity,
+                "message": message,
+            }
+            | kw
+        )
+
+    # Structure first.
+    years_in_name = {int(y) for y in _YEAR_IN_NAME.findall(path.name)}
+    if years_in_name and year not in years_in_name:
+        add(
+            "year-mismatch",
+            "warning",
+            f"file name says {sorted(years_in_name)} but it is ingested as {year} data / "
+            "文件名年份与导入年度不一致",
+        )
+    for name, spec in prof.fields.items():
+        if name not in header.fields and (spec.required or name in prof.key):
+            aliases = "、".join(spec.aliases)
+            add(
+                "missing-column",
+                "error",
+                f"column for {name} not found in {path.name}; known aliases: {aliases}; "
+                f"add one in rules/sources/{prof.id}.yaml / 缺少必需列",
+                field=name,
+            )
+    for name, unit in header.bad_units.items():
+        add(
+            "bad-unit",
+            "error",
+            f"unit {unit} in the header of {name} cannot measure {prof.fields[name].unit}; "
+            "the column was not read / 单位与字段不符",
+            column=header.names[header.fields[name]],
+            field=name,
+        )
+    for name, j in header.duplicate_columns:
+        add(
+            "duplicate-column",
+            "warning",
+            f"a second column also maps to {name}; only the first is read / 重复列",
+            column=header.names[j],
+            field=name,
+        )
+    mapped = set(header.fields.values()) | {j for _, j in header.duplicate_columns}
+    for j, name in enumerate(header.names):
+        if j not in mapped and name:
+            add("unknown-column", "info", f"column {name} is not used / 未使用的列", column=name)
+    # Then rows.
+    reg = None
+    uscc_parsed = block.columns.get("uscc")
+    name_raw = grid.columns[header.fields["name"]].slice(start) if "name" in header.fields else None
+    for prob in block.problems:
+        rows = [int(i) for i in prob.rows if data[i]]
+        if not rows:
+            continue
+        col_text = header.names[header.fields[prob.field]]
+        raw_col = grid.columns[header.fields[prob.field]].slice(start)
+        values = pc.take(raw_col, pa.array(rows)).to_pylist()
+        usccs = (
+            pc.take(uscc_parsed, pa.array(rows)).to_pylist() if uscc_parsed is not None else None
+        )
+        names = pc.take(name_raw, pa.array(rows)).to_pylist() if name_raw is not None else None
+        for k, i in enumerate(rows):
+            msg = prob.message
+            detail = prob.details[k] if prob.details else None
+            if detail:
+                msg = f"{msg}: {detail}"
+            extra = {}
+            if prob.code in ("bad-credit-code", "mangled-credit-code") and prof.id != "register":
+                if reg is None:
+                    reg = _register_index(store, year) or RegisterIndex({}, {})
+                sugg = reg.suggest(values[k], names[k] if names else None)
+                text = reg.describe(sugg)
+                if text:
+                    extra["suggestion"] = ",".join(sugg)
+                    msg = f"{msg}; did you mean / 是否为: {text}"
+            uscc = usccs[k] if usccs is not None and prob.field != "uscc" else None
+            add(
+                prob.code,
+                prob.severity,
+                msg,
+                row=int(row_no[i]),
+                column=col_text,
+                field=prob.field,
+                value=None if values[k] is None else str(values[k]),
+                uscc=uscc,
+                **extra,
+            )
+    if missing_key_cols:
+        add(
+            "missing-key-column",
+            "error",
+            f"key column(s) {', '.join(missing_key_cols)} missing: every row is quarantined / "
+            "缺少主键列",
+        )
+    return out

@@ -1,0 +1,277 @@
+"""The DuckDB store: the only module that opens DuckDB. Schema, migrations and bulk writes.
+
+One writer at a time: DuckDB allows one read-write process, so a second writer gets a
+:class:`StoreBusyError` with a plain message instead of DuckDB's lock error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from mujun.errors import StoreBusyError, StoreError
+
+# Offline by principle (design.md §6): never download or auto-load an extension.
+OFFLINE_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step; applied once, in order, and recorded in ``schema_migrations``."""
+
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "ingest and validation tables",
+        """
+        CREATE SEQUENCE IF NOT EXISTS file_id_seq START 1;
+        CREATE SEQUENCE IF NOT EXISTS change_id_seq START 1;
+        CREATE TABLE files (
+            file_id INTEGER PRIMARY KEY,
+            year INTEGER NOT NULL,
+            source VARCHAR,
+            path VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            encoding VARCHAR,
+            sheet VARCHAR,
+            title_rows INTEGER,
+            header_rows INTEGER,
+            rows_total INTEGER,
+            rows_read INTEGER,
+            rows_stored INTEGER,
+            rows_quarantined INTEGER,
+            rows_skipped INTEGER,
+            columns JSON,
+            units JSON,
+            status VARCHAR NOT NULL,
+            version INTEGER,
+            superseded_by INTEGER,
+            ingested_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE slot_changes (
+            change_id INTEGER PRIMARY KEY,
+            year INTEGER NOT NULL,
+            source VARCHAR NOT NULL,
+            old_file_id INTEGER,
+            new_file_id INTEGER NOT NULL,
+            old_name VARCHAR,
+            new_name VARCHAR NOT NULL,
+            old_rows INTEGER,
+            new_rows INTEGER,
+            changed_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE skipped_rows (
+            file_id INTEGER NOT NULL,
+            row_no INTEGER NOT NULL,
+            kind VARCHAR NOT NULL,
+            text VARCHAR
+        );
+        CREATE TABLE quarantine (
+            file_id INTEGER NOT NULL,
+            year INTEGER NOT NULL,
+            source VARCHAR NOT NULL,
+            row_no INTEGER NOT NULL,
+            codes VARCHAR NOT NULL,
+            raw JSON NOT NULL
+        );
+        CREATE TABLE issues (
+            year INTEGER NOT NULL,
+            stage VARCHAR NOT NULL,
+            source VARCHAR,
+            file_id INTEGER,
+            file VARCHAR,
+            sheet VARCHAR,
+            row_no INTEGER,
+            column_name VARCHAR,
+            field VARCHAR,
+            value VARCHAR,
+            code VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL,
+            message VARCHAR NOT NULL,
+            uscc VARCHAR,
+            suggestion VARCHAR
+        );
+        CREATE TABLE match_report (
+            year INTEGER NOT NULL,
+            source VARCHAR NOT NULL,
+            file_id INTEGER,
+            file VARCHAR,
+            rows_stored INTEGER,
+            firms INTEGER,
+            matched INTEGER,
+            unmatched INTEGER,
+            duplicate_rows INTEGER,
+            duplicate_keys INTEGER,
+            missing_enterprises INTEGER,
+            quarantined INTEGER
+        );
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            year INTEGER,
+            status VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR,
+            rules_hash VARCHAR,
+            params JSON,
+            summary JSON
+        );
+        """,
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+class Store:
+    """An open DuckDB store with the schema migrated to :data:`SCHEMA_VERSION`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    # -- queries ---------------------------------------------------------------------------
+    def stream(self, sql: str, params: list[Any] | dict[str, Any] | None = None):
+        """Run a query and return the open result to fetch from (``fetchmany``); consume it
+        fully before the next statement."""
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> None:
+        """Run statements whose result is not needed (DDL, DML)."""
+        self.stream(sql, params).fetchall()
+
+    def rows(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        """Run a query and return all rows as tuples."""
+        return self.stream(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
+        """Run a query and return the first column of the first row (or None)."""
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def arrow(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pa.Table:
+        """Run a query and return an Arrow table."""
+        return self.stream(sql, params).fetch_arrow_table()
+
+    def insert_arrow(self, table_name: str, data: pa.Table) -> int:
+        """Append an Arrow table to ``table_name`` by column name; return the row count."""
+        if data.num_rows == 0:
+            return 0
+        self.con.register("_mujun_insert", data)
+        try:
+            cols = ", ".join(f'"{c}"' for c in data.column_names)
+            self.execute(f'INSERT INTO "{table_name}" ({cols}) SELECT {cols} FROM _mujun_insert')
+        finally:
+            self.con.unregister("_mujun_insert")
+        return data.num_rows
+
+    def table_exists(self, name: str) -> bool:
+        """Whether a table of that name exists in the main schema."""
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            )
+        )
+
+    def table_columns(self, name: str) -> list[str]:
+        """Column names of a table, in order."""
+        return [
+            r[0]
+            for r in self.rows(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [name],
+            )
+        ]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block atomically: everything or nothing is written."""
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """The highest applied migration."""
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations") or 0)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: Path | str, *, read_only: bool = False, threads: int = 2) -> Store:
+    """Open (creating if needed) the store at ``path`` and apply pending migrations."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"store {path} does not exist", "run `mujun ingest` first or pass --db")
+    config: dict[str, Any] = dict(OFFLINE_CONFIG)
+    config["threads"] = threads
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise StoreBusyError(
+                f"store {path} is in use by another process",
+                "stop `mujun serve` or send the change through its web API; "
+                f"DuckDB said: {text.splitlines()[0]}",
+            ) from exc
+        raise StoreError(f"cannot open store {path}: {text.splitlines()[0]}") from exc
+    store = Store(con, path, read_only)
+    if not read_only:
+        migrate(store)
+    elif store.schema_version() != SCHEMA_VERSION:
+        raise StoreError(
+            f"store {path} has schema version {store.schema_version()}, expected {SCHEMA_VERSION}",
+            "open it once read-write to migrate it",
+        )
+    return store
+
+
+def migrate(store: Store) -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied."""
+    store.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    done = {r[0] for r in store.rows("SELECT version FROM schema_migrations")}
+    applied = []
+    for mig in MIGRATIONS:
+        if mig.version in done:
+            continue
+        with store.transaction():
+            store.execute(mig.sql)
+            store.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                [mig.version, mig.name],
+            )
+        applied.append(mig.version)
+    return applied

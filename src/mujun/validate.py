@@ -1,0 +1,647 @@
+"""Cross-file validation of one data year, and the clean tables later stages read.
+
+Runs after ingest (and again on demand): structure first (is every department's file there, is
+there a register), then rows — duplicates within a file, matching to the register by credit code,
+firms missing from a department that must report them, and plausibility against peers. It rebuilds
+``enterprises``, ``facts`` (one row per register firm), ``land`` and ``events`` for the year and the
+per-department ``match_report``. Re-running gives the same tables and issues.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from mujun.ingest.core import source_table
+from mujun.ingest.profiles import SourceProfile
+from mujun.ingest.suggest import RegisterIndex
+from mujun.reference.divisions import city_of, division_status
+from mujun.reference.industries import industry_division, traditional_industry_of
+from mujun.store import Store
+
+# Plausibility against peers, in decades (log10): see docs/ingest.md.
+IMPLAUSIBLE_DECADES = 1.6
+UNIT_MISMATCH_DECADES = 2.4
+UNIT_FACTOR_TOLERANCE = 0.6
+MIN_PEERS = 30
+UNIT_FACTORS = {
+    "元 vs 万元 (×10000)": 4.0,
+    "千元 vs 元 (×1000)": 3.0,
+    "平方米 vs 亩 (×666.67)": math.log10(10000 / 15),
+}
+
+# Tables rebuilt per year by validation, in the order they are written.
+DERIVED = ("enterprises", "facts", "land", "events")
+
+
+@dataclass
+class ValidationReport:
+    """Counts per department and issue code for one year."""
+
+    year: int
+    counts: list[tuple] = field(default_factory=list)  # (source, code, severity, n)
+    match: list[tuple] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        """Number of error-level issues (ingest and validation) for the year."""
+        return sum(n for _, _, sev, n in self.counts if sev == "error")
+
+
+def _current_files(store: Store, year: int) -> dict[str, dict]:
+    rows = store.rows(
+        "SELECT source, file_id, name, sheet, columns FROM files "
+        "WHERE year = ? AND status = 'current' ORDER BY file_id",
+        [year],
+    )
+    return {
+        r[0]: {"file_id": r[1], "name": r[2], "sheet": r[3], "columns": json.loads(r[4] or "{}")}
+        for r in rows
+    }
+
+
+def _replace_year(store: Store, table: str, year: int) -> None:
+    """Write temp table ``t_<table>`` into ``table`` for ``year`` (creating/adding columns)."""
+    if not store.table_exists(table):
+        store.execute(f"CREATE TABLE {table} AS SELECT * FROM t_{table}")
+        return
+    have = set(store.table_columns(table))
+    types = store.rows(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+        [f"t_{table}"],
+    )
+    for name, dtype in types:
+        if name not in have:
+            store.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {dtype}')
+    store.execute(f"DELETE FROM {table} WHERE year = ?", [year])
+    store.execute(f"INSERT INTO {table} BY NAME SELECT * FROM t_{table}")
+
+
+def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -> ValidationReport:
+    """Run every cross-file check for ``year`` and rebuild its clean tables."""
+    files = _current_files(store, year)
+    with store.transaction():
+        store.execute("DELETE FROM issues WHERE year = ? AND stage = 'validate'", [year])
+        store.execute("DELETE FROM match_report WHERE year = ?", [year])
+        _file_columns(store, files)
+        issues: list[dict] = []
+        _structure_checks(year, files, profiles, issues)
+        for source, prof in profiles.items():
+            _mark_duplicates(store, year, prof, source in files)
+        _build_enterprises(store, year)
+        reg = RegisterIndex.build(store.rows("SELECT uscc, name FROM t_enterprises"))
+        for source, prof in profiles.items():
+            if source == "register" or source not in files:
+                continue
+            _match_rows(store, year, prof, files[source], reg, issues)
+            _missing_enterprises(store, year, prof, files[source], issues)
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE flagged (source VARCHAR, file_id INTEGER, "
+            "row_no INTEGER, field VARCHAR)"
+        )
+        for source, prof in profiles.items():
+            if source in files:
+                _plausibility(store, year, prof, files[source], issues)
+        _dup_issues(store, year, profiles, files)
+        if issues:
+            store.insert_arrow("issues", pa.Table.from_pylist(issues))
+        _build_facts(store, year, profiles, files)
+        for table in DERIVED:
+            _replace_year(store, table, year)
+        _match_report(store, year, profiles, files)
+    return summarise(store, year)
+
+
+def summarise(store: Store, year: int) -> ValidationReport:
+    """Issue counts per department and code, and the match report, for ``year``."""
+    report = ValidationReport(year)
+    report.counts = store.rows(
+        "SELECT coalesce(source, '-') AS source, code, severity, count(*) FROM issues i "
+        "WHERE year = ? AND (stage = 'validate' OR file_id IN "
+        "(SELECT file_id FROM files WHERE status IN ('current', 'rejected'))) "
+        "GROUP BY ALL ORDER BY 1, 3, 2",
+        [year],
+    )
+    report.match = store.rows(
+        "SELECT source, file, rows_stored, firms, matched, unmatched, duplicate_rows, "
+        "duplicate_keys, missing_enterprises, quarantined FROM match_report WHERE year = ? "
+        "ORDER BY source",
+        [year],
+    )
+    return report
+
+
+def _file_columns(store: Store, files: dict[str, dict]) -> None:
+    rows = [(info["file_id"], f, h) for info in files.values() for f, h in info["columns"].items()]
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE file_cols (file_id INTEGER, field VARCHAR, header VARCHAR)"
+    )
+    if rows:
+        store.insert_arrow(
+            "file_cols",
+            pa.table(
+                {
+                    "file_id": pa.array([r[0] for r in rows], pa.int32()),
+                    "field": [r[1] for r in rows],
+                    "header": [r[2] for r in rows],
+                }
+            ),
+        )
+
+
+def _issue(year: int, source: str | None, code: str, severity: str, message: str, **kw) -> dict:
+    base = {
+        "year": year,
+        "stage": "validate",
+        "source": source,
+        "file_id": None,
+        "file": None,
+        "sheet": None,
+        "row_no": None,
+        "column_name": None,
+        "field": None,
+        "value": None,
+        "code": code,
+        "severity": severity,
+        "message": message,
+        "uscc": None,
+        "suggestion": None,
+    }
+    base.update(kw)
+    return base
+
+
+def _structure_checks(
+    year: int, files: dict[str, dict], profiles: dict[str, SourceProfile], issues: list[dict]
+) -> None:
+    if "register" not in files:
+        issues.append(
+            _issue(
+                year,
+                "register",
+                "missing-file",
+                "error",
+                f"no enterprise register for {year}: nothing can be matched / 缺少企业名录",
+            )
+        )
+    for source, prof in profiles.items():
+        if source not in files and prof.must_report != "none":
+            issues.append(
+                _issue(
+                    year,
+                    source,
+                    "missing-file",
+                    "warning",
+                    f"no {prof.department} file ({prof.title}) for {year} / "
+                    f"缺少{prof.department}数据文件",
+                )
+            )
+
+
+def _cols(prof: SourceProfile, *, exclude: tuple[str, ...] = ()) -> list[str]:
+    return [f for f in prof.fields if f not in exclude]
+
+
+def _mark_duplicates(store: Store, year: int, prof: SourceProfile, present: bool) -> None:
+    """Temp table ``cur_<id>``: current rows with copy_no (exact copies > 1) and conflict flag."""
+    table = source_table(prof)
+    key = ", ".join(f'"{k}"' for k in prof.key)
+    values = ", ".join(f'"{c}"' for c in _cols(prof, exclude=("name",)))
+    store.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cur_{prof.id} AS
+        WITH cur AS (
+            SELECT s.*, hash({values}) AS rh FROM "{table}" s
+            JOIN files f USING (file_id) WHERE f.year = ? AND f.status = 'current'
+        ), w AS (
+            SELECT *,
+                row_number() OVER (PARTITION BY {key}, rh ORDER BY row_no) AS copy_no,
+                min(row_no) OVER (PARTITION BY {key}, rh) AS first_row,
+                min(rh) OVER (PARTITION BY {key}) <> max(rh) OVER (PARTITION BY {key}) AS conflict,
+                count(*) OVER (PARTITION BY {key}) AS n_key
+            FROM cur
+        )
+        SELECT * EXCLUDE (rh) FROM w
+        """,
+        [year],
+    )
+
+
+def _build_enterprises(store: Store, year: int) -> None:
+    counties = [
+        r[0]
+        for r in store.rows(
+            "SELECT DISTINCT county_code FROM cur_register WHERE county_code IS NOT NULL"
+        )
+    ]
+    industries = [
+        r[0]
+        for r in store.rows(
+            "SELECT DISTINCT industry_code FROM cur_register WHERE industry_code IS NOT NULL"
+        )
+    ]
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE map_county (code VARCHAR, city VARCHAR, status VARCHAR)"
+    )
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE map_industry (code VARCHAR, division VARCHAR, "
+        "traditional VARCHAR)"
+    )
+    if counties:
+        store.insert_arrow(
+            "map_county",
+            pa.table(
+                {
+                    "code": counties,
+                    "city": [city_of(c) for c in counties],
+                    "status": [division_status(c, year) for c in counties],
+                }
+            ),
+        )
+    if industries:
+        store.insert_arrow(
+            "map_industry",
+            pa.table(
+                {
+                    "code": industries,
+                    "division": [industry_division(c) for c in industries],
+                    "traditional": [traditional_industry_of(c) for c in industries],
+                }
+            ),
+        )
+    store.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE t_enterprises AS
+        SELECT ?::INTEGER AS year, r.uscc, r.name, r.county_code, mc.city AS city_code,
+               mc.status AS division_status, r.town, r.industry_code,
+               mi.division AS industry_division, mi.traditional AS traditional_industry,
+               r.above_size, r.established, r.file_id, r.row_no
+        FROM cur_register r
+        LEFT JOIN map_county mc ON mc.code = r.county_code
+        LEFT JOIN map_industry mi ON mi.code = r.industry_code
+        WHERE r.copy_no = 1 AND NOT r.conflict
+        ORDER BY r.uscc
+        """,
+        [year],
+    )
+
+
+def _header_of(info: dict, fld: str) -> str | None:
+    return info["columns"].get(fld)
+
+
+def _match_rows(
+    store: Store,
+    year: int,
+    prof: SourceProfile,
+    info: dict,
+    reg: RegisterIndex,
+    issues: list[dict],
+) -> None:
+    has_name = "name" in prof.fields
+    rows = store.rows(
+        f"""
+        SELECT c.row_no, c.uscc, {"c.name" if has_name else "NULL"} FROM cur_{prof.id} c
+        ANTI JOIN t_enterprises e ON e.uscc = c.uscc
+        WHERE c.copy_no = 1 ORDER BY c.row_no
+        """
+    )
+    column = _header_of(info, "uscc")
+    for row_no, uscc, name in rows:
+        sugg = reg.suggest(uscc, name) if len(rows) <= 5000 else []
+        text = reg.describe(sugg)
+        msg = "credit code is valid but not in the enterprise register / 信用代码不在企业名录中"
+        if text:
+            msg += f"; did you mean / 是否为: {text}"
+        issues.append(
+            _issue(
+                year,
+                prof.id,
+                "unknown-enterprise",
+                "warning",
+                msg,
+                file_id=info["file_id"],
+                file=info["name"],
+                sheet=info["sheet"],
+                row_no=row_no,
+                column_name=column,
+                field="uscc",
+                value=uscc,
+                uscc=uscc,
+                suggestion=",".join(sugg) or None,
+            )
+        )
+
+
+def _missing_enterprises(
+    store: Store, year: int, prof: SourceProfile, info: dict, issues: list[dict]
+) -> None:
+    if prof.must_report == "none":
+        return
+    cond = "AND e.above_size" if prof.must_report == "above_size" else ""
+    rows = store.rows(
+        f"""
+        SELECT e.uscc, e.name FROM t_enterprises e
+        WHERE NOT EXISTS (SELECT 1 FROM cur_{prof.id} c WHERE c.uscc = e.uscc) {cond}
+        ORDER BY e.uscc
+        """
+    )
+    scope = "above-size firms" if prof.must_report == "above_size" else "every register firm"
+    # A row quarantined for a mistyped code often is the missing firm: say which row.
+    likely: dict[str, list[str]] = {}
+    for row_no, sugg in store.rows(
+        "SELECT row_no, suggestion FROM issues WHERE file_id = ? AND suggestion IS NOT NULL "
+        "AND code IN ('bad-credit-code', 'mangled-credit-code') ORDER BY row_no",
+        [info["file_id"]],
+    ):
+        for code in sugg.split(","):
+            likely.setdefault(code, []).append(str(row_no))
+    for uscc, name in rows:
+        hint = ""
+        if uscc in likely:
+            hint = (
+                f"; probably row {', '.join(likely[uscc])}, quarantined for a mistyped "
+                "credit code / 可能是信用代码填错的第" + "、".join(likely[uscc]) + "行"
+            )
+        issues.append(
+            _issue(
+                year,
+                prof.id,
+                "missing-enterprise",
+                "error",
+                f"{name or uscc} is in the register but not in this {prof.department} file, "
+                f"which must cover {scope} / 名录企业在{prof.department}数据中缺失{hint}",
+                file_id=info["file_id"],
+                file=info["name"],
+                sheet=info["sheet"],
+                uscc=uscc,
+            )
+        )
+
+
+def _nearest_unit_factor(d: float) -> str | None:
+    for label, f in UNIT_FACTORS.items():
+        if abs(abs(d) - f) <= UNIT_FACTOR_TOLERANCE:
+            return label
+    return None
+
+
+def _plausibility(
+    store: Store, year: int, prof: SourceProfile, info: dict, issues: list[dict]
+) -> None:
+    tenure = "c.tenure" if "tenure" in prof.fields else "''"
+    for fld in prof.numeric_fields:
+        rows = store.rows(
+            f"""
+            WITH v AS (
+                SELECT c.row_no, c.uscc, c."{fld}" AS x,
+                       coalesce(e.above_size::VARCHAR, 'unregistered') || '/' || {tenure} AS grp
+                FROM cur_{prof.id} c LEFT JOIN t_enterprises e ON e.uscc = c.uscc
+                WHERE c.copy_no = 1 AND c."{fld}" > 0
+            ), m AS (
+                SELECT grp, median(log10(x)) AS med, count(*) AS n FROM v GROUP BY grp
+            )
+            SELECT v.row_no, v.uscc, v.x, log10(v.x) - m.med AS d, power(10, m.med)
+            FROM v JOIN m USING (grp)
+            WHERE m.n >= {MIN_PEERS} AND abs(log10(v.x) - m.med) >= {IMPLAUSIBLE_DECADES}
+            ORDER BY v.row_no
+            """
+        )
+        spec = prof.fields[fld]
+        column = _header_of(info, fld)
+        for row_no, uscc, x, d, med in rows:
+            factor = _nearest_unit_factor(d) if abs(d) >= UNIT_MISMATCH_DECADES else None
+            ratio = 10 ** abs(d)
+            direction = "larger" if d > 0 else "smaller"
+            common = dict(
+                file_id=info["file_id"],
+                file=info["name"],
+                sheet=info["sheet"],
+                row_no=row_no,
+                column_name=column,
+                field=fld,
+                value=f"{x:.6g}",
+                uscc=uscc,
+            )
+            if factor:
+                issues.append(
+                    _issue(
+                        year,
+                        prof.id,
+                        "unit-mismatch",
+                        "error",
+                        f"{x:.6g} {spec.unit} is {ratio:,.0f}× {direction} than the peer median "
+                        f"{med:.4g}: looks like a unit error ({factor}); the value is not used / "
+                        "疑似单位错误",
+                        **common,
+                    )
+                )
+                store.execute(
+                    "INSERT INTO flagged VALUES (?, ?, ?, ?)",
+                    [prof.id, info["file_id"], row_no, fld],
+                )
+            else:
+                issues.append(
+                    _issue(
+                        year,
+                        prof.id,
+                        "implausible-value",
+                        "warning",
+                        f"{x:.6g} {spec.unit} is {ratio:,.0f}× {direction} than the peer median "
+                        f"{med:.4g}; please check / 数值异常，请核实",
+                        **common,
+                    )
+                )
+
+
+def _dup_issues(
+    store: Store, year: int, profiles: dict[str, SourceProfile], files: dict[str, dict]
+) -> None:
+    for source, prof in profiles.items():
+        if source not in files:
+            continue
+        info = files[source]
+        key_desc = " + ".join(prof.key)
+        store.execute(
+            f"""
+            INSERT INTO issues
+            SELECT ?, 'validate', ?, c.file_id, ?, ?, c.row_no, fc.header, 'uscc', c.uscc,
+                   CASE WHEN c.copy_no > 1 THEN 'duplicate-row' ELSE 'duplicate-key' END,
+                   CASE WHEN c.copy_no > 1 THEN 'warning' ELSE 'error' END,
+                   CASE WHEN c.copy_no > 1
+                        THEN 'exact copy of row ' || c.first_row || '; the copy is not used / 重复行'
+                        ELSE c.n_key || ' rows share {key_desc} with different values; none is used '
+                             || 'until the file is corrected / 同一主键多行且数值不一致'
+                   END,
+                   c.uscc, NULL
+            FROM cur_{prof.id} c
+            LEFT JOIN file_cols fc ON fc.file_id = c.file_id AND fc.field = 'uscc'
+            WHERE c.copy_no > 1 OR c.conflict
+            ORDER BY c.row_no
+            """,
+            [year, source, info["name"], info["sheet"]],
+        )
+
+
+def _build_facts(
+    store: Store, year: int, profiles: dict[str, SourceProfile], files: dict[str, dict]
+) -> None:
+    joins, selects = [], []
+    for source, prof in profiles.items():
+        if source in ("register", "land", "events") or not prof.numeric_fields:
+            continue
+        present = source in files
+        for fld in prof.numeric_fields:
+            if not present:
+                selects.append(f'NULL::DOUBLE AS "{fld}"')
+        if not present:
+            selects.append(f"FALSE AS in_{source}")
+            continue
+        clean = ", ".join(
+            f"""CASE WHEN fl_{fld}.row_no IS NULL THEN c."{fld}" END AS "{fld}" """
+            for fld in prof.numeric_fields
+        )
+        flag_joins = " ".join(
+            f"LEFT JOIN flagged fl_{fld} ON fl_{fld}.source = '{source}' AND "
+            f"fl_{fld}.file_id = c.file_id AND fl_{fld}.row_no = c.row_no AND "
+            f"fl_{fld}.field = '{fld}'"
+            for fld in prof.numeric_fields
+        )
+        if prof.duplicates == "sum":
+            aggs = ", ".join(
+                f'CASE WHEN bool_or(conflict) OR count(*) > count("{f}") THEN NULL '
+                f'ELSE sum("{f}") END AS "{f}"'
+                for f in prof.numeric_fields
+            )
+        else:
+            aggs = ", ".join(
+                f'CASE WHEN bool_or(conflict) THEN NULL ELSE max("{f}") END AS "{f}"'
+                for f in prof.numeric_fields
+            )
+        store.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE agg_{source} AS
+            SELECT uscc, {aggs}, count(*) AS n_rows FROM (
+                SELECT c.uscc, c.conflict, {clean} FROM cur_{source} c {flag_joins}
+                WHERE c.copy_no = 1
+            ) GROUP BY uscc
+            """
+        )
+        joins.append(f"LEFT JOIN agg_{source} ON agg_{source}.uscc = e.uscc")
+        for fld in prof.numeric_fields:
+            selects.append(f'agg_{source}."{fld}"')
+        selects.append(f"agg_{source}.uscc IS NOT NULL AS in_{source}")
+        if prof.duplicates == "sum":
+            selects.append(f"coalesce(agg_{source}.n_rows, 0) AS n_{source}_rows")
+    # Land: parcels per firm, area in 亩 (unit-mismatch cells nulled), own vs leased.
+    if "land" in files:
+        store.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE t_land AS
+            SELECT ?::INTEGER AS year, c.uscc, c.parcel_id,
+                   CASE WHEN fl.row_no IS NULL THEN c.area END AS area_mu,
+                   c.tenure, c.lessor_uscc, c.lessor_name, c.floor_area, c.supply_date,
+                   count(*) OVER (PARTITION BY c.parcel_id) > 1 AS shared_parcel,
+                   c.conflict, c.file_id, c.row_no
+            FROM cur_land c
+            LEFT JOIN flagged fl ON fl.source = 'land' AND fl.file_id = c.file_id
+                 AND fl.row_no = c.row_no AND fl.field = 'area'
+            WHERE c.copy_no = 1 AND c.uscc IN (SELECT uscc FROM t_enterprises)
+            ORDER BY c.uscc, c.parcel_id
+            """,
+            [year],
+        )
+        store.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE agg_land AS
+            SELECT uscc,
+                CASE WHEN bool_or(conflict) OR count(*) > count(area_mu) THEN NULL
+                     ELSE sum(area_mu) FILTER (WHERE tenure = 'own') END AS land_own_mu,
+                CASE WHEN bool_or(conflict) OR count(*) > count(area_mu) THEN NULL
+                     ELSE sum(area_mu) FILTER (WHERE tenure = 'leased') END AS land_leased_mu,
+                count(*) AS n_parcels
+            FROM t_land GROUP BY uscc
+            """
+        )
+        joins.append("LEFT JOIN agg_land ON agg_land.uscc = e.uscc")
+        selects += [
+            "coalesce(agg_land.land_own_mu, CASE WHEN agg_land.uscc IS NOT NULL AND "
+            "agg_land.land_leased_mu IS NOT NULL THEN 0 END) AS land_own_mu",
+            "agg_land.land_leased_mu",
+            "coalesce(agg_land.n_parcels, 0) AS n_parcels",
+            "agg_land.uscc IS NOT NULL AS in_land",
+        ]
+    else:
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE t_land AS SELECT ?::INTEGER AS year, "
+            "NULL::VARCHAR AS uscc, NULL::VARCHAR AS parcel_id, NULL::DOUBLE AS area_mu, "
+            "NULL::VARCHAR AS tenure, NULL::VARCHAR AS lessor_uscc, NULL::VARCHAR AS lessor_name, "
+            "NULL::DOUBLE AS floor_area, NULL::DATE AS supply_date, NULL::BOOLEAN AS "
+            "shared_parcel, NULL::BOOLEAN AS conflict, NULL::INTEGER AS file_id, "
+            "NULL::INTEGER AS row_no LIMIT 0",
+            [year],
+        )
+        selects += [
+            "NULL::DOUBLE AS land_own_mu",
+            "NULL::DOUBLE AS land_leased_mu",
+            "0 AS n_parcels",
+            "FALSE AS in_land",
+        ]
+    if "events" in files:
+        store.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE t_events AS
+            SELECT ?::INTEGER AS year, c.uscc, c.event, c.event_year, c.doc_no, c.detail,
+                   c.file_id, c.row_no
+            FROM cur_events c WHERE c.copy_no = 1 AND NOT c.conflict
+              AND c.uscc IN (SELECT uscc FROM t_enterprises)
+            ORDER BY c.uscc, c.event, c.doc_no
+            """,
+            [year],
+        )
+    else:
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE t_events AS SELECT ?::INTEGER AS year, "
+            "NULL::VARCHAR AS uscc, NULL::VARCHAR AS event, NULL::DOUBLE AS event_year, "
+            "NULL::VARCHAR AS doc_no, NULL::VARCHAR AS detail, NULL::INTEGER AS file_id, "
+            "NULL::INTEGER AS row_no LIMIT 0",
+            [year],
+        )
+    store.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE t_facts AS
+        SELECT e.year, e.uscc, {", ".join(selects)}
+        FROM t_enterprises e {" ".join(joins)}
+        ORDER BY e.uscc
+        """
+    )
+
+
+def _match_report(
+    store: Store, year: int, profiles: dict[str, SourceProfile], files: dict[str, dict]
+) -> None:
+    for source, _prof in profiles.items():
+        if source not in files:
+            continue
+        info = files[source]
+        missing = store.scalar(
+            "SELECT count(*) FROM issues WHERE year = ? AND stage = 'validate' AND source = ? "
+            "AND code = 'missing-enterprise'",
+            [year, source],
+        )
+        store.execute(
+            f"""
+            INSERT INTO match_report
+            SELECT ?, ?, ?, ?, count(*), count(DISTINCT c.uscc),
+                   count(DISTINCT c.uscc) FILTER (WHERE e.uscc IS NOT NULL),
+                   count(*) FILTER (WHERE e.uscc IS NULL AND c.copy_no = 1),
+                   count(*) FILTER (WHERE c.copy_no > 1),
+                   count(*) FILTER (WHERE c.conflict AND c.copy_no = 1),
+                   ?, (SELECT count(*) FROM quarantine q WHERE q.file_id = ?)
+            FROM cur_{source} c LEFT JOIN t_enterprises e ON e.uscc = c.uscc
+            """,
+            [year, source, info["file_id"], info["name"], missing, info["file_id"]],
+        )

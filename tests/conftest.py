@@ -1,0 +1,32 @@
+"""Shared fixtures: the shipped source profiles and fresh stores under tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from mujun.ingest import load_profiles
+from mujun.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# Keep property tests quick on 2 cores.
+settings.register_profile("mujun", max_examples=60, deadline=None)
+settings.load_profile("mujun")
+
+
+@pytest.fixture(scope="session")
+def profiles():
+    """The source profiles shipped in rules/sources."""
+    return load_profiles(ROOT / "rules" / "sources")
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A new, empty, migrated store."""
+    s = open_store(tmp_path / "test.duckdb")
+    yield s
+    s.close()
