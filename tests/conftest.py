@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Wide, plain terminal output for CLI tests (Rich wraps at 80 columns otherwise).
+os.environ["COLUMNS"] = "200"
+os.environ.setdefault("NO_COLOR", "1")
 
 import pytest
 from hypothesis import settings

@@ -46,9 +46,9 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except MujunError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}")
+            err_console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
             if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}")
+                err_console.print(f"[yellow]hint:[/] {exc.hint}", soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -89,7 +89,9 @@ def _ymd_to_dates(y: pa.Array, m: pa.Array, d: pa.Array) -> pa.Array:
     """Build dates from text year/month/day parts; impossible dates (2月30日) become null."""
     text = pc.binary_join_element_wise(y, pc.utf8_lpad(m, 2, "0"), pc.utf8_lpad(d, 2, "0"), "-")
     ts = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    return pc.cast(ts, pa.date32())
+    # strptime rolls 2月30日 over into March; a date whose month or day moved is not a date.
+    same = pc.equal(pc.strftime(ts, format="%Y-%m-%d"), text)
+    return pc.if_else(pc.fill_null(same, False), pc.cast(ts, pa.date32()), None)
 
 
 def parse_date(raw: pa.Array) -> Parsed:
