@@ -117,3 +117,33 @@ def test_identifiers_keep_leading_zeros(store, profiles, tmp_path):
         "000123",
         "0000",
     ]
+
+
+def test_the_fast_csv_path_gives_the_same_grid_as_the_python_path(tmp_path, monkeypatch):
+    from mujun.ingest import reader
+
+    lines = ["2023年度用电量,,", "单位：千瓦时", "户号,统一社会信用代码,用电量"]
+    lines += [f'{i:06d},91330000142944445H,"{i},000"' for i in range(150)]
+    lines.insert(80, ",,")  # a blank row in the data, padded as Excel writes it
+    lines.append("合计,,999")
+    path = tmp_path / "用电.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
+    fast = reader.read_csv_grid(path)
+    monkeypatch.setattr(reader, "HEAD_RECORDS", 10_000)
+    slow = reader.read_csv_grid(path)
+    assert fast.nrows == slow.nrows == 155
+    assert [c.to_pylist() for c in fast.columns] == [c.to_pylist() for c in slow.columns]
+    assert fast.row(0) == ["2023年度用电量", None, None]
+    assert fast.row(153) == ["000149", "91330000142944445H", "149,000"]
+
+
+def test_a_ragged_data_row_falls_back_to_the_python_path(tmp_path):
+    from mujun.ingest import reader
+
+    lines = ["户号,统一社会信用代码,用电量"] + [f"{i},91330000142944445H,{i}" for i in range(60)]
+    lines.append("注：数据来源于营销系统")  # one field only
+    path = tmp_path / "用电.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    grid = reader.read_csv_grid(path)
+    assert grid.nrows == 62
+    assert grid.row(61) == ["注：数据来源于营销系统", None, None]

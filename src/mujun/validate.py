@@ -90,7 +90,7 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
         issues: list[dict] = []
         _structure_checks(year, files, profiles, issues)
         for source, prof in profiles.items():
-            _mark_duplicates(store, year, prof, source in files)
+            _mark_duplicates(store, year, prof)
         _build_enterprises(store, year)
         reg = RegisterIndex.build(store.rows("SELECT uscc, name FROM t_enterprises"))
         for source, prof in profiles.items():
@@ -205,26 +205,37 @@ def _cols(prof: SourceProfile, *, exclude: tuple[str, ...] = ()) -> list[str]:
     return [f for f in prof.fields if f not in exclude]
 
 
-def _mark_duplicates(store: Store, year: int, prof: SourceProfile, present: bool) -> None:
-    """Temp table ``cur_<id>``: current rows with copy_no (exact copies > 1) and conflict flag."""
+def _mark_duplicates(store: Store, year: int, prof: SourceProfile) -> None:
+    """Temp table ``cur_<id>``: current rows with copy_no (exact copies > 1) and conflict flag.
+
+    Window functions run only over the rows whose key occurs more than once, which in a clean
+    file is none of them.
+    """
     table = source_table(prof)
     key = ", ".join(f'"{k}"' for k in prof.key)
-    values = ", ".join(f'"{c}"' for c in _cols(prof, exclude=("name",)))
+    same_key = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM dk."{k}"' for k in prof.key)
+    values = ", ".join(f'c."{c}"' for c in _cols(prof, exclude=("name",)))
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cur_{prof.id} AS
         WITH cur AS (
-            SELECT s.*, hash({values}) AS rh FROM "{table}" s
-            JOIN files f USING (file_id) WHERE f.year = ? AND f.status = 'current'
-        ), w AS (
-            SELECT *,
+            SELECT s.* FROM "{table}" s JOIN files f USING (file_id)
+            WHERE f.year = ? AND f.status = 'current'
+        ), dk AS (
+            SELECT {key} FROM cur GROUP BY ALL HAVING count(*) > 1
+        ), d AS (
+            SELECT file_id, row_no,
                 row_number() OVER (PARTITION BY {key}, rh ORDER BY row_no) AS copy_no,
                 min(row_no) OVER (PARTITION BY {key}, rh) AS first_row,
                 min(rh) OVER (PARTITION BY {key}) <> max(rh) OVER (PARTITION BY {key}) AS conflict,
                 count(*) OVER (PARTITION BY {key}) AS n_key
-            FROM cur
+            FROM (SELECT c.*, hash({values}) AS rh FROM cur c SEMI JOIN dk ON {same_key})
         )
-        SELECT * EXCLUDE (rh) FROM w
+        SELECT cur.*, coalesce(d.copy_no, 1) AS copy_no,
+               coalesce(d.first_row, cur.row_no) AS first_row,
+               coalesce(d.conflict, FALSE) AS conflict, coalesce(d.n_key, 1) AS n_key
+        FROM cur LEFT JOIN d USING (file_id, row_no)
+        ORDER BY cur.row_no
         """,
         [year],
     )

@@ -90,7 +90,10 @@ def _ymd_to_dates(y: pa.Array, m: pa.Array, d: pa.Array) -> pa.Array:
     text = pc.binary_join_element_wise(y, pc.utf8_lpad(m, 2, "0"), pc.utf8_lpad(d, 2, "0"), "-")
     ts = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
     # strptime rolls 2月30日 over into March; a date whose month or day moved is not a date.
-    same = pc.equal(pc.strftime(ts, format="%Y-%m-%d"), text)
+    same = pc.and_(
+        pc.equal(pc.month(ts), pc.cast(m, pa.int64())),
+        pc.equal(pc.day(ts), pc.cast(d, pa.int64())),
+    )
     return pc.if_else(pc.fill_null(same, False), pc.cast(ts, pa.date32()), None)
 
 
@@ -101,7 +104,8 @@ def parse_date(raw: pa.Array) -> Parsed:
     out = pa.nulls(n, pa.date32())
     for pattern in (_DATE_YMD, _DATE_COMPACT):
         parts = pc.extract_regex(s, pattern)
-        got = _ymd_to_dates(parts.field("y"), parts.field("m"), parts.field("d"))
+        # struct_field (unlike .field) keeps the nulls of rows the pattern did not match.
+        got = _ymd_to_dates(*(pc.struct_field(parts, k) for k in ("y", "m", "d")))
         out = pc.coalesce(out, got)
     serial_ok = pc.fill_null(pc.match_substring_regex(s, _DATE_SERIAL), False)
     serial = pc.cast(pc.if_else(serial_ok, s, pa.scalar(None, pa.string())), pa.float64())

@@ -541,7 +541,7 @@ def _collect_issues(
             extra = {}
             if prob.code in ("bad-credit-code", "mangled-credit-code") and prof.id != "register":
                 if reg is None:
-                    reg = _register_index(store, year) or RegisterIndex({}, {})
+                    reg = _register_index(store, year) or RegisterIndex({})
                 sugg = reg.suggest(values[k], names[k] if names else None)
                 text = reg.describe(sugg)
                 if text:

@@ -16,6 +16,7 @@ from pathlib import Path
 import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -66,28 +67,92 @@ def decode_text(data: bytes) -> tuple[str, str]:
         ) from exc
 
 
-def read_csv_grid(path: Path) -> Grid:
-    """Parse a CSV file into a grid, detecting the encoding and the delimiter."""
-    data = path.read_bytes()
-    text, encoding = decode_text(data)
-    sample = text[:8192]
-    delimiter = ","
-    if sample.count("\t") > sample.count(",") and sample.count("\t") > 0:
-        delimiter = "\t"
-    elif sample.count(";") > sample.count(",") * 2:
-        delimiter = ";"
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    width = max((len(r) for r in rows), default=0)
+HEAD_RECORDS = 40  # parsed in Python: title rows and headers may be ragged
+
+
+def _sniff_delimiter(sample: str) -> str:
+    if sample.count("\t") > sample.count(","):
+        return "\t"
+    if sample.count(";") > sample.count(",") * 2:
+        return ";"
+    return ","
+
+
+def _columns_from_rows(rows: list[list[str]], width: int) -> list[pa.Array]:
     for r in rows:
         if len(r) < width:
             r.extend([""] * (width - len(r)))
+    return [pa.array(col, type=pa.string()) for col in zip(*rows, strict=True)] if rows else []
+
+
+def _null_empty(arr: pa.Array) -> pa.Array:
     # An empty CSV field is an empty cell, as in a spreadsheet.
-    null = pa.scalar(None, pa.string())
-    columns = []
-    for col in zip(*rows, strict=True) if rows else []:
-        arr = pa.array(col, type=pa.string())
-        columns.append(pc.if_else(pc.equal(arr, ""), null, arr))
-    return Grid(columns, len(rows), None, encoding)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def read_csv_grid(path: Path) -> Grid:
+    """Parse a CSV file into a grid, detecting the encoding and the delimiter.
+
+    The first records (title rows, headers) go through Python's csv module, which accepts ragged
+    rows; the rest through Arrow's multi-threaded CSV reader. A ragged data row sends the whole
+    file down the Python path, so the grid is the same either way.
+    """
+    text, encoding = decode_text(path.read_bytes())
+    delimiter = _sniff_delimiter(text[:8192])
+    pos = 0
+    for _ in range(HEAD_RECORDS):
+        nxt = text.find("\n", pos)
+        if nxt < 0:
+            pos = -1
+            break
+        pos = nxt + 1
+    columns = None
+    if pos > 0 and pos < len(text):
+        head = list(csv.reader(io.StringIO(text[:pos], newline=""), delimiter=delimiter))
+        if len(head) == HEAD_RECORDS:  # no quoted line break inside the head
+            columns = _read_tail_fast(text[pos:], head, delimiter)
+    if columns is None:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        width = max((len(r) for r in rows), default=0)
+        columns = _columns_from_rows(rows, width)
+    nrows = len(columns[0]) if columns else 0
+    return Grid([_null_empty(c) for c in columns], nrows, None, encoding)
+
+
+def _read_tail_fast(tail: str, head: list[list[str]], delimiter: str) -> list[pa.Array] | None:
+    width = max(len(r) for r in head)
+    names = [f"c{j}" for j in range(width)]
+    ragged: list[int] = []
+
+    def on_invalid(row) -> str:
+        ragged.append(1)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(tail.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if ragged:
+        return None
+    head_cols = _columns_from_rows(head, width)
+    return [
+        pa.concat_arrays([h, t.combine_chunks()])
+        for h, t in zip(head_cols, table.columns, strict=True)
+    ]
 
 
 def read_spreadsheet_grids(path: Path) -> list[Grid]:

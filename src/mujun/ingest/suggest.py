@@ -23,20 +23,41 @@ def normalise_name(name: str | None) -> str:
 
 @dataclass
 class RegisterIndex:
-    """Register firms of one year, indexed for code and name look-ups."""
+    """Register firms of one year, indexed for code and name look-ups.
+
+    The name and prefix indexes are built on the first look-up that needs them, so a clean file
+    costs nothing here.
+    """
 
     codes: dict[str, str]  # uscc -> name
-    by_name: dict[str, list[str]]  # normalised name -> usccs
+    _by_name: dict[str, list[str]] | None = None
+    _by_prefix: dict[str, dict[str, str]] | None = None
 
     @classmethod
     def build(cls, pairs: list[tuple[str, str | None]]) -> RegisterIndex:
         """Index (uscc, name) pairs."""
-        codes: dict[str, str] = {}
-        by_name: dict[str, list[str]] = {}
-        for code, name in pairs:
-            codes[code] = name or ""
-            by_name.setdefault(normalise_name(name), []).append(code)
-        return cls(codes, by_name)
+        return cls({code: name or "" for code, name in pairs})
+
+    @property
+    def by_name(self) -> dict[str, list[str]]:
+        """Normalised name → credit codes."""
+        if self._by_name is None:
+            self._by_name = {}
+            for code, name in self.codes.items():
+                self._by_name.setdefault(normalise_name(name), []).append(code)
+        return self._by_name
+
+    def _pool(self, prefix: str) -> dict[str, str]:
+        if self._by_prefix is None:
+            self._by_prefix = {}
+            for code, name in self.codes.items():
+                for k in (6, 8):
+                    self._by_prefix.setdefault(code[:k], {})[name] = code
+        if len(prefix) >= 8:
+            return self._by_prefix.get(prefix[:8], {})
+        if len(prefix) == 6:
+            return self._by_prefix.get(prefix, {})
+        return {n: k for k, n in self.codes.items() if k.startswith(prefix)}
 
     def _typo_variants(self, c: str) -> list[str]:
         out = []
@@ -55,7 +76,7 @@ class RegisterIndex:
     def _near_names(self, name: str, prefix: str, cutoff: float, limit: int) -> list[str]:
         if not name or not prefix:
             return []
-        pool = {n: k for k, n in self.codes.items() if k.startswith(prefix)}
+        pool = self._pool(prefix)
         if not pool or len(pool) > MAX_POOL:
             return []
         close = difflib.get_close_matches(name, list(pool), n=limit, cutoff=cutoff)
