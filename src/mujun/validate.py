@@ -89,7 +89,7 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
         _file_columns(store, files)
         issues: list[dict] = []
         _structure_checks(year, files, profiles, issues)
-        for source, prof in profiles.items():
+        for prof in profiles.values():
             _mark_duplicates(store, year, prof)
         _build_enterprises(store, year)
         reg = RegisterIndex.build(store.rows("SELECT uscc, name FROM t_enterprises"))
