@@ -147,3 +147,13 @@ def test_a_ragged_data_row_falls_back_to_the_python_path(tmp_path):
     grid = reader.read_csv_grid(path)
     assert grid.nrows == 62
     assert grid.row(61) == ["注：数据来源于营销系统", None, None]
+
+
+def test_excel_unicode_text_export_is_read(tmp_path):
+    from mujun.ingest import reader
+
+    path = tmp_path / "税务.txt"
+    path.write_bytes("统一社会信用代码\t实缴税金\r\n91330000142944445H\t12.5\r\n".encode("utf-16"))
+    grid = reader.read_csv_grid(path)
+    assert grid.encoding == "utf-16"
+    assert grid.row(1) == ["91330000142944445H", "12.5"]

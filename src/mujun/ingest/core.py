@@ -125,6 +125,8 @@ def ingest_directory(
     """Ingest every department file directly inside ``directory`` as data of ``year``."""
     if not directory.is_dir():
         raise InputError(f"{directory} is not a directory", "pass the folder holding the files")
+    if not 1990 <= year <= 2100:
+        raise InputError(f"year {year} is out of range", "pass the data year, e.g. --year 2023")
     report = IngestReport(year)
     for p in profiles.values():
         ensure_source_table(store, p)

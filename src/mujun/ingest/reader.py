@@ -52,6 +52,8 @@ def file_sha256(path: Path) -> str:
 
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes as UTF-8 (with or without BOM) or else GB18030; return (text, encoding)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export
+        return data.decode("utf-16", errors="replace"), "utf-16"
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     try:
