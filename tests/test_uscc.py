@@ -187,3 +187,29 @@ def test_helpers_reject_malformed_input():
     with pytest.raises(TypeError):
         validate_uscc(None)  # type: ignore[arg-type]
     assert normalise_uscc_text(None) == ""
+
+
+def test_the_arrow_validator_agrees_with_the_numpy_one():
+    import pyarrow as pa
+
+    from mujun.reference.uscc import validate_uscc_arrow
+
+    codes = [
+        "91330000142944445H",
+        "91330000142944445J",
+        "9133000014294444XH",
+        "91330000I42944445H",
+        "913300001429444",
+        "",
+        None,
+        "九1330000142944445H",
+        "913300001429444４5H",
+        "ÀÀÀÀÀÀÀÀÀ",
+        "91330000142944445H ",
+        "9.13301E+17",
+    ]
+    arr = pa.array(codes, type=pa.string())
+    expected = validate_uscc_many(["" if c is None else c for c in codes])
+    assert validate_uscc_arrow(arr).tolist() == expected.tolist()
+    sliced = arr.slice(1, 5)
+    assert validate_uscc_arrow(sliced).tolist() == expected[1:6].tolist()

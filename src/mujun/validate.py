@@ -89,10 +89,12 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
         _file_columns(store, files)
         issues: list[dict] = []
         _structure_checks(year, files, profiles, issues)
-        for prof in profiles.values():
-            _mark_duplicates(store, year, prof)
+        _mark_duplicates(store, year, profiles["register"], matched=False)
         _build_enterprises(store, year)
-        reg = RegisterIndex.build(store.rows("SELECT uscc, name FROM t_enterprises"))
+        for source, prof in profiles.items():
+            if source != "register":
+                _mark_duplicates(store, year, prof, matched=True)
+        reg = _LazyRegister(store)
         for source, prof in profiles.items():
             if source == "register" or source not in files:
                 continue
@@ -205,12 +207,45 @@ def _cols(prof: SourceProfile, *, exclude: tuple[str, ...] = ()) -> list[str]:
     return [f for f in prof.fields if f not in exclude]
 
 
-def _mark_duplicates(store: Store, year: int, prof: SourceProfile) -> None:
-    """Temp table ``cur_<id>``: current rows with copy_no (exact copies > 1) and conflict flag.
+class _LazyRegister:
+    """The register index for suggestions, read from the store only if a row needs it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._index: RegisterIndex | None = None
+
+    def suggest(self, code: str | None, name: str | None) -> list[str]:
+        """Suggestions from :class:`RegisterIndex`."""
+        return self._get().suggest(code, name)
+
+    def describe(self, codes: list[str]) -> str | None:
+        """Codes with names, for a message."""
+        return self._get().describe(codes)
+
+    def _get(self) -> RegisterIndex:
+        if self._index is None:
+            self._index = RegisterIndex.build(
+                self.store.rows("SELECT uscc, name FROM t_enterprises")
+            )
+        return self._index
+
+
+def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: bool) -> None:
+    """Temp table ``cur_<id>``: current rows with copy_no (exact copies > 1), conflict flag and,
+    with ``matched``, whether the firm is in the register (``_matched``) and its peer group for
+    plausibility (``_grp``: size class, and tenure for land).
 
     Window functions run only over the rows whose key occurs more than once, which in a clean
     file is none of them.
     """
+    tenure = "|| '/' || coalesce(cur.tenure, '')" if "tenure" in prof.fields else ""
+    extra = (
+        f""", e.uscc IS NOT NULL AS _matched,
+               coalesce(e.above_size::VARCHAR, 'unregistered') {tenure} AS _grp"""
+        if matched
+        else ""
+    )
+    join = "LEFT JOIN t_enterprises e ON e.uscc = cur.uscc" if matched else ""
     table = source_table(prof)
     key = ", ".join(f'"{k}"' for k in prof.key)
     same_key = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM dk."{k}"' for k in prof.key)
@@ -233,9 +268,8 @@ def _mark_duplicates(store: Store, year: int, prof: SourceProfile) -> None:
         )
         SELECT cur.*, coalesce(d.copy_no, 1) AS copy_no,
                coalesce(d.first_row, cur.row_no) AS first_row,
-               coalesce(d.conflict, FALSE) AS conflict, coalesce(d.n_key, 1) AS n_key
-        FROM cur LEFT JOIN d USING (file_id, row_no)
-        ORDER BY cur.row_no
+               coalesce(d.conflict, FALSE) AS conflict, coalesce(d.n_key, 1) AS n_key {extra}
+        FROM cur LEFT JOIN d USING (file_id, row_no) {join}
         """,
         [year],
     )
@@ -316,13 +350,12 @@ def _match_rows(
     rows = store.rows(
         f"""
         SELECT c.row_no, c.uscc, {"c.name" if has_name else "NULL"} FROM cur_{prof.id} c
-        ANTI JOIN t_enterprises e ON e.uscc = c.uscc
-        WHERE c.copy_no = 1 ORDER BY c.row_no
+        WHERE c.copy_no = 1 AND NOT c._matched ORDER BY c.row_no
         """
     )
     column = _header_of(info, "uscc")
     for row_no, uscc, name in rows:
-        sugg = reg.suggest(uscc, name) if len(rows) <= 5000 else []
+        sugg = reg.suggest(uscc, name)
         text = reg.describe(sugg)
         msg = "credit code is valid but not in the enterprise register / 信用代码不在企业名录中"
         if text:
@@ -403,69 +436,83 @@ def _nearest_unit_factor(d: float) -> str | None:
 def _plausibility(
     store: Store, year: int, prof: SourceProfile, info: dict, issues: list[dict]
 ) -> None:
-    tenure = "c.tenure" if "tenure" in prof.fields else "''"
-    for fld in prof.numeric_fields:
-        rows = store.rows(
-            f"""
-            WITH v AS (
-                SELECT c.row_no, c.uscc, c."{fld}" AS x,
-                       coalesce(e.above_size::VARCHAR, 'unregistered') || '/' || {tenure} AS grp
-                FROM cur_{prof.id} c LEFT JOIN t_enterprises e ON e.uscc = c.uscc
-                WHERE c.copy_no = 1 AND c."{fld}" > 0
-            ), m AS (
-                SELECT grp, median(log10(x)) AS med, count(*) AS n FROM v GROUP BY grp
-            )
-            SELECT v.row_no, v.uscc, v.x, log10(v.x) - m.med AS d, power(10, m.med)
-            FROM v JOIN m USING (grp)
-            WHERE m.n >= {MIN_PEERS} AND abs(log10(v.x) - m.med) >= {IMPLAUSIBLE_DECADES}
-            ORDER BY v.row_no
-            """
+    """Flag values far from the median of their peers, all quantities of a file in one pass."""
+    fields = prof.numeric_fields
+    if not fields:
+        return
+    cols = ", ".join(f'"{f}"::DOUBLE AS "{f}"' for f in fields)
+    rows = store.rows(
+        f"""
+        WITH v AS (
+            UNPIVOT (SELECT row_no, uscc, _grp, {cols} FROM cur_{prof.id} WHERE copy_no = 1)
+            ON {", ".join(f'"{f}"' for f in fields)} INTO NAME field VALUE x
+        ), p AS (
+            SELECT field, row_no, uscc, _grp, x, log10(x) AS lx FROM v WHERE x > 0
+        ), m AS (
+            SELECT field, _grp, median(lx) AS med, count(*) AS n FROM p GROUP BY ALL
         )
+        SELECT p.field, p.row_no, p.uscc, p.x, p.lx - m.med AS d, power(10, m.med)
+        FROM p JOIN m USING (field, _grp)
+        WHERE m.n >= {MIN_PEERS} AND abs(p.lx - m.med) >= {IMPLAUSIBLE_DECADES}
+        ORDER BY p.field, p.row_no
+        """
+    )
+    flagged: list[tuple] = []
+    for fld, row_no, uscc, x, d, med in rows:
         spec = prof.fields[fld]
         column = _header_of(info, fld)
-        for row_no, uscc, x, d, med in rows:
-            factor = _nearest_unit_factor(d) if abs(d) >= UNIT_MISMATCH_DECADES else None
-            ratio = 10 ** abs(d)
-            direction = "larger" if d > 0 else "smaller"
-            common = dict(
-                file_id=info["file_id"],
-                file=info["name"],
-                sheet=info["sheet"],
-                row_no=row_no,
-                column_name=column,
-                field=fld,
-                value=f"{x:.6g}",
-                uscc=uscc,
+        factor = _nearest_unit_factor(d) if abs(d) >= UNIT_MISMATCH_DECADES else None
+        ratio = 10 ** abs(d)
+        direction = "larger" if d > 0 else "smaller"
+        common = dict(
+            file_id=info["file_id"],
+            file=info["name"],
+            sheet=info["sheet"],
+            row_no=row_no,
+            column_name=column,
+            field=fld,
+            value=f"{x:.6g}",
+            uscc=uscc,
+        )
+        if factor:
+            issues.append(
+                _issue(
+                    year,
+                    prof.id,
+                    "unit-mismatch",
+                    "error",
+                    f"{x:.6g} {spec.unit} is {ratio:,.0f}× {direction} than the peer median "
+                    f"{med:.4g}: looks like a unit error ({factor}); the value is not used / "
+                    "疑似单位错误",
+                    **common,
+                )
             )
-            if factor:
-                issues.append(
-                    _issue(
-                        year,
-                        prof.id,
-                        "unit-mismatch",
-                        "error",
-                        f"{x:.6g} {spec.unit} is {ratio:,.0f}× {direction} than the peer median "
-                        f"{med:.4g}: looks like a unit error ({factor}); the value is not used / "
-                        "疑似单位错误",
-                        **common,
-                    )
+            flagged.append((prof.id, info["file_id"], row_no, fld))
+        else:
+            issues.append(
+                _issue(
+                    year,
+                    prof.id,
+                    "implausible-value",
+                    "warning",
+                    f"{x:.6g} {spec.unit} is {ratio:,.0f}× {direction} than the peer median "
+                    f"{med:.4g}; please check / 数值异常，请核实",
+                    **common,
                 )
-                store.execute(
-                    "INSERT INTO flagged VALUES (?, ?, ?, ?)",
-                    [prof.id, info["file_id"], row_no, fld],
-                )
-            else:
-                issues.append(
-                    _issue(
-                        year,
-                        prof.id,
-                        "implausible-value",
-                        "warning",
-                        f"{x:.6g} {spec.unit} is {ratio:,.0f}× {direction} than the peer median "
-                        f"{med:.4g}; please check / 数值异常，请核实",
-                        **common,
-                    )
-                )
+            )
+    if flagged:
+        cols_ = list(zip(*flagged, strict=True))
+        store.insert_arrow(
+            "flagged",
+            pa.table(
+                {
+                    "source": pa.array(cols_[0], pa.string()),
+                    "file_id": pa.array(cols_[1], pa.int32()),
+                    "row_no": pa.array(cols_[2], pa.int32()),
+                    "field": pa.array(cols_[3], pa.string()),
+                }
+            ),
+        )
 
 
 def _dup_issues(
@@ -638,6 +685,7 @@ def _match_report(
         if source not in files:
             continue
         info = files[source]
+        matched = "TRUE" if source == "register" else "c._matched"
         missing = store.scalar(
             "SELECT count(*) FROM issues WHERE year = ? AND stage = 'validate' AND source = ? "
             "AND code = 'missing-enterprise'",
@@ -647,12 +695,12 @@ def _match_report(
             f"""
             INSERT INTO match_report
             SELECT ?, ?, ?, ?, count(*), count(DISTINCT c.uscc),
-                   count(DISTINCT c.uscc) FILTER (WHERE e.uscc IS NOT NULL),
-                   count(*) FILTER (WHERE e.uscc IS NULL AND c.copy_no = 1),
+                   count(DISTINCT c.uscc) FILTER (WHERE {matched}),
+                   count(*) FILTER (WHERE NOT {matched} AND c.copy_no = 1),
                    count(*) FILTER (WHERE c.copy_no > 1),
                    count(*) FILTER (WHERE c.conflict AND c.copy_no = 1),
                    ?, (SELECT count(*) FROM quarantine q WHERE q.file_id = ?)
-            FROM cur_{source} c LEFT JOIN t_enterprises e ON e.uscc = c.uscc
+            FROM cur_{source} c
             """,
             [year, source, info["file_id"], info["name"], missing, info["file_id"]],
         )

@@ -46,9 +46,12 @@ def to_mask(arr: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def clean_text(raw: pa.Array) -> pa.Array:
-    """NFKC-normalise (full-width digits and letters to ASCII), trim, and null empty cells."""
-    s = pc.utf8_normalize(raw.cast(pa.string()), "NFKC")
+def clean_text(raw: pa.Array, *, fold: bool = True) -> pa.Array:
+    """Trim and null empty cells; with ``fold``, NFKC-normalise first (full-width digits and
+    letters to ASCII), which codes, numbers and dates need and free text does not."""
+    s = raw.cast(pa.string())
+    if fold:
+        s = pc.utf8_normalize(s, "NFKC")
     s = pc.utf8_trim_whitespace(s)
     return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
 
@@ -61,8 +64,8 @@ def _blank_mask(s: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 def parse_text(raw: pa.Array) -> Parsed:
-    """Free text: trimmed and normalised; never bad."""
-    s = clean_text(raw)
+    """Free text: trimmed (not NFKC-folded: names keep their characters); never bad."""
+    s = clean_text(raw, fold=False)
     blank = to_mask(pc.is_null(s))
     return Parsed(s, blank, np.zeros(len(s), dtype=bool))
 

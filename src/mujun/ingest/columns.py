@@ -13,7 +13,7 @@ from mujun.ingest.profiles import FieldSpec, SourceProfile
 from mujun.ingest.units import unit_factor
 from mujun.reference.divisions import division_status
 from mujun.reference.industries import normalise_industry_code
-from mujun.reference.uscc import validate_uscc, validate_uscc_many
+from mujun.reference.uscc import validate_uscc, validate_uscc_arrow
 
 ARROW_TYPES = {
     "uscc": pa.string(),
@@ -81,13 +81,18 @@ def _division_code(year: int):
 def _parse_uscc(raw: pa.Array) -> tuple[cells.Parsed, np.ndarray, list[str | None]]:
     s = pc.utf8_upper(cells.clean_text(raw))
     blank = cells.to_mask(pc.is_null(s))
-    filled = pc.fill_null(s, "").to_numpy(zero_copy_only=False)
-    status = np.asarray(validate_uscc_many(filled))
+    status = validate_uscc_arrow(s)
     bad = ~blank & (status != 0)
-    mangled = bad & cells.mangled_code_mask(s)
+    bad_rows = np.flatnonzero(bad)
+    mangled = np.zeros(len(s), dtype=bool)
     details: list[str | None] = [None] * len(s)
-    for i in np.flatnonzero(bad & ~mangled):
-        details[i] = validate_uscc(str(filled[i])).reason or _USCC_REASONS.get(int(status[i]))
+    if bad_rows.size:
+        bad_text = pc.take(s, pa.array(bad_rows))
+        mangled[bad_rows] = cells.mangled_code_mask(bad_text)
+        for k, i in enumerate(bad_rows):
+            if not mangled[i]:
+                code = bad_text[k].as_py()
+                details[i] = validate_uscc(code).reason or _USCC_REASONS.get(int(status[i]))
     values = pc.if_else(pa.array(bad), pa.scalar(None, pa.string()), s)
     return cells.Parsed(values, blank, bad & ~mangled, code="bad-credit-code"), mangled, details
 

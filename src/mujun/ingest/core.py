@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ _NOTES = r"^(注|说明|备注|填表|制表|审核|负责人|数据来源|单�
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
 
 Progress = Callable[[str], None]
+READ_THREADS = 2
 
 
 @dataclass
@@ -100,6 +102,24 @@ def identify(path: Path, grid: Grid, profiles: dict[str, SourceProfile]):
     return found[0][3], found[0][4]
 
 
+class _RegisterCache:
+    """The year's register index, built on first need and shared by every file of a delivery."""
+
+    def __init__(self, store: Store, year: int) -> None:
+        self.store, self.year = store, year
+        self._index: RegisterIndex | None = None
+
+    def get(self) -> RegisterIndex:
+        """The index (empty when there is no register for the year)."""
+        if self._index is None:
+            self._index = _register_index(self.store, self.year) or RegisterIndex({})
+        return self._index
+
+    def reset(self) -> None:
+        """Forget the index (the register slot changed)."""
+        self._index = None
+
+
 @dataclass
 class _Pending:
     path: Path
@@ -131,19 +151,30 @@ def ingest_directory(
     for p in profiles.values():
         ensure_source_table(store, p)
     pending: list[_Pending] = []
-    for path in sorted(directory.iterdir()):
-        if not path.is_file() or path.name.startswith((".", "~$")):
-            continue
-        if progress:
-            progress(f"reading {path.name}")
-        outcome = _read_and_identify(store, path, year, profiles, pending)
-        if outcome is not None:
-            report.files.append(outcome)
+    paths = [
+        p for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith((".", "~$"))
+    ]
+    # Reading and recognising files touches no store, so two files are read at a time (the
+    # Arrow and calamine readers release the GIL); results are handled in file-name order.
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        futures = [pool.submit(_read_file, path, profiles) for path in paths]
+        for path, future in zip(paths, futures, strict=True):
+            if progress:
+                progress(f"reading {path.name}")
+            read = future.result()
+            if read.rejection is not None:
+                code, message, severity = read.rejection
+                _record_rejected(
+                    store, path, year, read.sha, code, message, read.fmt, severity=severity
+                )
+                report.files.append(FileOutcome(str(path), "rejected", message=code))
+            pending.extend(read.pending)
     # Two files claiming one slot in a delivery: report both, ingest neither (never a silent pick).
     by_slot: dict[str, list[_Pending]] = {}
     for item in pending:
         by_slot.setdefault(item.profile.id, []).append(item)
     ordered = sorted(by_slot.items(), key=lambda kv: (kv[0] != "register", kv[0]))
+    register = _RegisterCache(store, year)
     for source, items in ordered:
         if len(items) > 1:
             names = ", ".join(i.path.name for i in items)
@@ -166,56 +197,43 @@ def ingest_directory(
         item = items[0]
         if progress:
             progress(f"ingesting {item.path.name} as {source}")
-        report.files.append(_ingest_one(store, item, year))
+        report.files.append(_ingest_one(store, item, year, register))
+        if source == "register":
+            register.reset()
     return report
 
 
-def _read_and_identify(
-    store: Store,
-    path: Path,
-    year: int,
-    profiles: dict[str, SourceProfile],
-    pending: list[_Pending],
-) -> FileOutcome | None:
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        _record_rejected(
-            store,
-            path,
-            year,
-            file_sha256(path),
-            "unsupported-file",
-            f"{path.name}: not an XLSX, XLS or CSV file / 不支持的文件类型",
-            "other",
-            severity="warning",
-        )
-        return FileOutcome(str(path), "rejected", message="unsupported-file")
+@dataclass
+class _ReadResult:
+    sha: str
+    fmt: str
+    pending: list[_Pending]
+    rejection: tuple[str, str, str] | None = None  # code, message, severity
+
+
+def _read_file(path: Path, profiles: dict[str, SourceProfile]) -> _ReadResult:
+    """Read a file and recognise its sheets; no store access (runs in a worker thread)."""
     sha = file_sha256(path)
-    fmt = path.suffix.lower().lstrip(".")
+    fmt = path.suffix.lower().lstrip(".") or "other"
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        msg = f"{path.name}: not an XLSX, XLS or CSV file / 不支持的文件类型"
+        return _ReadResult(sha, "other", [], ("unsupported-file", msg, "warning"))
     try:
         grids = read_grids(path)
     except UnreadableFile as exc:
-        _record_rejected(store, path, year, sha, "unreadable-file", f"{path.name}: {exc}", fmt)
-        return FileOutcome(str(path), "rejected", message=str(exc))
-    recognised = 0
+        return _ReadResult(sha, fmt, [], ("unreadable-file", f"{path.name}: {exc}", "error"))
+    pending = []
     for grid in grids:
         prof, header = identify(path, grid, profiles)
-        if prof is None or header is None:
-            continue
-        recognised += 1
-        pending.append(_Pending(path, sha, grid, prof, header, grid.encoding, fmt))
-    if recognised == 0:
-        _record_rejected(
-            store,
-            path,
-            year,
-            sha,
-            "unrecognised-file",
+        if prof is not None and header is not None:
+            pending.append(_Pending(path, sha, grid, prof, header, grid.encoding, fmt))
+    if not pending:
+        msg = (
             f"{path.name}: no sheet has the header of a known department file; "
-            "add header aliases to a profile in rules/sources/ / 无法识别的文件",
-            fmt,
+            "add header aliases to a profile in rules/sources/ / 无法识别的文件"
         )
-        return FileOutcome(str(path), "rejected", message="unrecognised-file")
-    return None
+        return _ReadResult(sha, fmt, [], ("unrecognised-file", msg, "error"))
+    return _ReadResult(sha, fmt, pending)
 
 
 def _record_rejected(
@@ -245,33 +263,42 @@ def _record_rejected(
 
 
 def _row_kinds(grid: Grid, header: Header, key_col: int | None) -> tuple[np.ndarray, int]:
-    """Classify data rows: 0 data, 1 blank, 2 totals, 3 note. Returns (kinds, start)."""
+    """Classify data rows: 0 data, 1 blank, 2 totals, 3 note. Returns (kinds, start).
+
+    A row with a credit code is data; only rows without one are looked at further, which keeps
+    this cheap on large files.
+    """
     start = header.data_start
     n = grid.nrows - start
+    kinds = np.zeros(max(n, 0), dtype=np.int8)
     if n <= 0:
-        return np.zeros(0, dtype=np.int8), start
-    cleaned = [cells.clean_text(c.slice(start)) for c in grid.columns]
-    nonblank = np.zeros(n, dtype=np.int32)
+        return kinds, start
+    if key_col is not None:
+        key = cells.clean_text(grid.columns[key_col].slice(start), fold=False)
+        candidates = np.flatnonzero(cells.to_mask(pc.is_null(key)))
+        if key_col < 3:
+            key_is_total = cells.to_mask(pc.match_substring_regex(key, _TOTALS, ignore_case=True))
+            candidates = np.union1d(candidates, np.flatnonzero(key_is_total))
+    else:
+        candidates = np.arange(n)
+    if candidates.size == 0:
+        return kinds, start
+    idx = pa.array(candidates)
+    cleaned = [cells.clean_text(pc.take(c.slice(start), idx), fold=False) for c in grid.columns]
+    nonblank = np.zeros(candidates.size, dtype=np.int32)
     for c in cleaned:
         nonblank += ~cells.to_mask(pc.is_null(c))
-    kinds = np.zeros(n, dtype=np.int8)
-    kinds[nonblank == 0] = 1
-    key_blank = (
-        cells.to_mask(pc.is_null(cleaned[key_col])) if key_col is not None else np.ones(n, bool)
-    )
-    totals = np.zeros(n, dtype=bool)
+    sub = np.zeros(candidates.size, dtype=np.int8)
+    sub[nonblank == 0] = 1
+    totals = np.zeros(candidates.size, dtype=bool)
     for c in cleaned[:3]:
         totals |= cells.to_mask(pc.match_substring_regex(c, _TOTALS, ignore_case=True))
-    if key_col is not None:
-        key_is_total = cells.to_mask(
-            pc.match_substring_regex(cleaned[key_col], _TOTALS, ignore_case=True)
-        )
-        totals &= key_blank | key_is_total
-    kinds[(kinds == 0) & totals] = 2
-    notes = np.zeros(n, dtype=bool)
+    sub[(sub == 0) & totals] = 2
+    notes = np.zeros(candidates.size, dtype=bool)
     for c in cleaned:
         notes |= cells.to_mask(pc.match_substring_regex(c, _NOTES))
-    kinds[(kinds == 0) & notes & key_blank & (nonblank <= 2)] = 3
+    sub[(sub == 0) & notes & (nonblank <= 2)] = 3
+    kinds[candidates] = sub
     return kinds, start
 
 
@@ -289,7 +316,7 @@ def _register_index(store: Store, year: int) -> RegisterIndex | None:
     return RegisterIndex.build(pairs) if pairs else None
 
 
-def _ingest_one(store: Store, item: _Pending, year: int) -> FileOutcome:
+def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCache) -> FileOutcome:
     prof, header, grid, path = item.profile, item.header, item.grid, item.path
     current = store.rows(
         "SELECT file_id, sha256, name, rows_stored, version FROM files "
@@ -318,7 +345,7 @@ def _ingest_one(store: Store, item: _Pending, year: int) -> FileOutcome:
     with store.transaction():
         fid = int(store.scalar("SELECT nextval('file_id_seq')"))
         version = (current[0][4] or 1) + 1 if current else 1
-        issues = _collect_issues(store, item, fid, year, block, data, row_no, missing_key_cols)
+        issues = _collect_issues(item, fid, year, block, data, row_no, missing_key_cols, register)
         # Stored rows.
         idx = pa.array(np.flatnonzero(stored))
         table = {"file_id": pa.array(np.full(int(stored.sum()), fid, dtype=np.int32))}
@@ -361,7 +388,9 @@ def _ingest_one(store: Store, item: _Pending, year: int) -> FileOutcome:
         # Skipped rows (blank, totals, notes) are recorded, not silently dropped.
         skipped = np.flatnonzero(kinds != 0)
         if len(skipped):
-            first_col = cells.clean_text(grid.columns[0].slice(start)) if grid.columns else None
+            first_col = (
+                cells.clean_text(grid.columns[0].slice(start), fold=False) if grid.columns else None
+            )
             texts = pc.take(first_col, pa.array(skipped)) if first_col is not None else None
             store.insert_arrow(
                 "skipped_rows",
@@ -442,7 +471,6 @@ def _ingest_one(store: Store, item: _Pending, year: int) -> FileOutcome:
 
 
 def _collect_issues(
-    store: Store,
     item: _Pending,
     fid: int,
     year: int,
@@ -450,6 +478,7 @@ def _collect_issues(
     data: np.ndarray,
     row_no: np.ndarray,
     missing_key_cols: list[str],
+    register: _RegisterCache,
 ) -> list[dict]:
     prof, header, grid, path = item.profile, item.header, item.grid, item.path
     start = header.data_start
@@ -543,7 +572,7 @@ def _collect_issues(
             extra = {}
             if prob.code in ("bad-credit-code", "mangled-credit-code") and prof.id != "register":
                 if reg is None:
-                    reg = _register_index(store, year) or RegisterIndex({})
+                    reg = register.get()
                 sugg = reg.suggest(values[k], names[k] if names else None)
                 text = reg.describe(sugg)
                 if text:

@@ -7,11 +7,19 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from mujun.reference.uscc import ALPHABET
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mujun.reference.uscc import ALPHABET, validate_uscc
 
 _NAME_NOISE = re.compile(r"[\s()（）·.,，、]")
 _NUMERIC = re.compile(r"^[\d.]+(E\+?\d+)?$")
 MAX_POOL = 3000
+# Near-name search (difflib) is slow; a file with more problem rows than this gets exact-name and
+# typo suggestions only.
+NEAR_NAME_BUDGET = 50
+_CORE_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团公司|集团|公司|厂)$")
+_CORE_PREFIX = re.compile(r"^(浙江省|浙江)?([\u4e00-\u9fff]{2,3}?[市县区]){0,2}")
 
 
 def normalise_name(name: str | None) -> str:
@@ -19,6 +27,39 @@ def normalise_name(name: str | None) -> str:
     if not name:
         return ""
     return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", name))
+
+
+def core_name(name: str | None) -> str:
+    """The distinctive part of a firm name: without place prefix and legal-form suffix."""
+    n = normalise_name(name)
+    core = _CORE_PREFIX.sub("", _CORE_SUFFIX.sub("", n), count=1)
+    return core if len(core) >= 2 else n
+
+
+# The same two functions over a whole column (RE2 syntax; kept equal to the ones above by a test).
+_RE2_NOISE = r"[\s()（）·.,，、]"
+_RE2_SUFFIX = r"(股份有限公司|有限责任公司|有限公司|集团公司|集团|公司|厂)$"
+_RE2_PREFIX = r"^(浙江省|浙江)?([\x{4e00}-\x{9fff}]{2,3}?[市县区]){0,2}"
+
+
+def normalise_names(names: pa.Array) -> pa.Array:
+    """:func:`normalise_name` over an Arrow column."""
+    s = pc.utf8_normalize(pc.fill_null(names.cast(pa.string()), ""), "NFKC")
+    return pc.replace_substring_regex(s, _RE2_NOISE, "")
+
+
+def core_names(normalised: pa.Array) -> pa.Array:
+    """:func:`core_name` over an Arrow column of normalised names."""
+    core = pc.replace_substring_regex(normalised, _RE2_SUFFIX, "")
+    core = pc.replace_substring_regex(core, _RE2_PREFIX, "", max_replacements=1)
+    return pc.if_else(pc.greater_equal(pc.utf8_length(core), 2), core, normalised)
+
+
+def _group(keys: list[str], codes: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, c in zip(keys, codes, strict=True):
+        out.setdefault(k, []).append(c)
+    return out
 
 
 @dataclass
@@ -31,21 +72,34 @@ class RegisterIndex:
 
     codes: dict[str, str]  # uscc -> name
     _by_name: dict[str, list[str]] | None = None
+    _by_core: dict[str, list[str]] | None = None
     _by_prefix: dict[str, dict[str, str]] | None = None
+    near_budget: int = NEAR_NAME_BUDGET
 
     @classmethod
     def build(cls, pairs: list[tuple[str, str | None]]) -> RegisterIndex:
         """Index (uscc, name) pairs."""
         return cls({code: name or "" for code, name in pairs})
 
+    def _build_name_indexes(self) -> None:
+        codes = list(self.codes)
+        normalised = normalise_names(pa.array(list(self.codes.values()), pa.string()))
+        self._by_name = _group(normalised.to_pylist(), codes)
+        self._by_core = _group(core_names(normalised).to_pylist(), codes)
+
     @property
     def by_name(self) -> dict[str, list[str]]:
         """Normalised name → credit codes."""
         if self._by_name is None:
-            self._by_name = {}
-            for code, name in self.codes.items():
-                self._by_name.setdefault(normalise_name(name), []).append(code)
-        return self._by_name
+            self._build_name_indexes()
+        return self._by_name  # type: ignore[return-value]
+
+    @property
+    def by_core(self) -> dict[str, list[str]]:
+        """Core name (no place, no legal form) → credit codes."""
+        if self._by_core is None:
+            self._build_name_indexes()
+        return self._by_core  # type: ignore[return-value]
 
     def _pool(self, prefix: str) -> dict[str, str]:
         if self._by_prefix is None:
@@ -55,9 +109,9 @@ class RegisterIndex:
                     self._by_prefix.setdefault(code[:k], {})[name] = code
         if len(prefix) >= 8:
             return self._by_prefix.get(prefix[:8], {})
-        if len(prefix) == 6:
-            return self._by_prefix.get(prefix, {})
-        return {n: k for k, n in self.codes.items() if k.startswith(prefix)}
+        if len(prefix) >= 6:
+            return self._by_prefix.get(prefix[:6], {})
+        return {}
 
     def _typo_variants(self, c: str) -> list[str]:
         out = []
@@ -74,8 +128,9 @@ class RegisterIndex:
         return out
 
     def _near_names(self, name: str, prefix: str, cutoff: float, limit: int) -> list[str]:
-        if not name or not prefix:
+        if not name or not prefix or self.near_budget <= 0:
             return []
+        self.near_budget -= 1
         pool = self._pool(prefix)
         if not pool or len(pool) > MAX_POOL:
             return []
@@ -84,14 +139,19 @@ class RegisterIndex:
 
     def suggest(self, code: str | None, name: str | None, limit: int = 3) -> list[str]:
         """Register codes the row probably meant, best first: the same name, a one-character
-        typo or swap, then a near name among firms registered in the same place."""
+        typo or swap, the same name without place and legal form (乙鞋业 for 温岭市乙鞋业有限公司),
+        then, for a limited number of rows, a near name among firms registered in the same place."""
         out: list[str] = []
         key = normalise_name(name)
         if key and key in self.by_name:
             out.extend(self.by_name[key])
         c = unicodedata.normalize("NFKC", code or "").strip().upper()
-        if len(c) == 18:
+        if not out and len(c) == 18 and validate_uscc(c).status != 0:
+            # Only an invalid code can be one typo away from a register code: changing one
+            # character of a valid code always breaks its check character.
             out.extend(self._typo_variants(c))
+        if not out and name:
+            out.extend(self.by_core.get(core_name(name), []))
         if not out and name:
             if _NUMERIC.match(c):
                 # Excel kept only the leading digits: authority, type and part of the division.

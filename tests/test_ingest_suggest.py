@@ -1,0 +1,51 @@
+"""Suggestions for mistyped or unknown credit codes."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from mujun.ingest.suggest import (
+    RegisterIndex,
+    core_name,
+    core_names,
+    normalise_name,
+    normalise_names,
+)
+
+NAMES = [
+    "温岭市甲泵业有限公司",
+    "浙江温岭乙鞋业有限责任公司",
+    "台州市黄岩区丙机电股份有限公司",
+    "宁波某某厂",
+    "甲泵业",
+    "（温州）丁 阀门，有限公司",
+    "杭州市",
+    "",
+    "ＡＢＣ　科技有限公司",
+]
+
+
+def test_column_and_scalar_name_normalisation_agree():
+    normalised = normalise_names(pa.array(NAMES))
+    assert normalised.to_pylist() == [normalise_name(n) for n in NAMES]
+    assert core_names(normalised).to_pylist() == [core_name(n) for n in NAMES]
+    assert core_name("温岭市甲泵业有限公司") == "甲泵业"
+    assert core_name("台州市黄岩区丙机电股份有限公司") == "丙机电"
+
+
+def test_suggestions_by_name_typo_and_core_name():
+    index = RegisterIndex.build(
+        [
+            ("91330000142944445H", "浙江甲泵业有限公司"),
+            ("91331081MA2AL00126", "温岭市乙鞋业有限公司"),
+        ]
+    )
+    # Same name, code garbled.
+    assert index.suggest("91330000142944445X", "浙江甲泵业有限公司") == ["91330000142944445H"]
+    # Unknown name, one-character typo in the code.
+    assert index.suggest("91330000142944445J", "某公司") == ["91330000142944445H"]
+    # Two neighbouring characters swapped.
+    assert index.suggest("91330000142944454H", None) == ["91330000142944445H"]
+    # Same firm spelled with another place prefix and legal form.
+    assert index.suggest("91331081MA2AL00999", "乙鞋业有限责任公司") == ["91331081MA2AL00126"]
+    assert index.suggest("91331081MA2AL00999", "完全不同的企业") == []
