@@ -64,6 +64,24 @@ def _settings(db: Path | None) -> Settings:
 app.command("uscc")(uscc_command)
 
 
+@app.command("composite")
+@friendly
+def composite(
+    rules: Annotated[Path, typer.Argument(help="综合指数规则YAML / composite rule set")],
+    data_dir: Annotated[
+        Path, typer.Argument(help="数据目录 / folder with the unit × indicator CSV")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="输出CSV / output CSV")],
+    indicators: Annotated[
+        bool, typer.Option(help="同时输出各指标得分 / also write every indicator's score")
+    ] = False,
+) -> None:
+    """运行综合指数规则 / Run a composite-indicator rule set on a unit × indicator table."""
+    from mujun.composite.cli import composite_command
+
+    composite_command(rules, data_dir, out, indicators)
+
+
 @app.command("demo-data")
 @friendly
 def demo_data(
