@@ -244,6 +244,144 @@ def _print_report(store, report, show: int) -> None:
         console.print(first)
 
 
+@app.command("evaluate")
+@friendly
+def evaluate_cmd(
+    year: Annotated[int, typer.Option("--year", help="数据年度 / data year")],
+    rules: Annotated[Path | None, typer.Option(help="规则文件 / rule set YAML")] = None,
+    rules_map: Annotated[
+        Path | None, typer.Option(help="区县→规则映射 / county → rule set mapping YAML")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="行政区划代码 / division code (county, city or 330000)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """评价并分类，生成草稿批次 / Score and classify a year into a new draft run."""
+    from mujun.evaluation import evaluate
+    from mujun.rules import load_rules, load_rules_map
+    from mujun.store import open_store
+
+    settings = _settings(db)
+    if (rules is None) == (rules_map is None):
+        raise MujunError(
+            "give exactly one of --rules and --rules-map",
+            "e.g. --rules rules/zhejiang-default.yaml",
+        )
+    rs = load_rules(rules) if rules else None
+    rmap = load_rules_map(rules_map) if rules_map else None
+    with (
+        open_store(settings.db, threads=settings.duckdb_threads) as store,
+        console.status(f"evaluating {year} …"),
+    ):
+        summary = evaluate(
+            store,
+            year,
+            rules=rs,
+            rules_map=rmap,
+            region=region,
+            params={"rules": str(rules or rules_map)},
+        )
+    _print_run_summary(summary)
+
+
+def _print_run_summary(s) -> None:
+    console.print(
+        f"[bold]批次 run {s.run_id}[/] (draft) — {s.year}, {s.firms:,} firms: "
+        + ", ".join(f"{k} {v:,}" for k, v in s.by_status.items())
+    )
+    from mujun.reference import division_name
+
+    counts: dict[tuple, dict[str, int]] = {}
+    classes: list[str] = []
+    for city, county, size, klass, n in s.by_class:
+        counts.setdefault((city, county, size), {})[klass] = n
+        if klass not in classes:
+            classes.append(klass)
+    classes.sort()
+    table = Table(title="分类统计 classes by city and county")
+    for col in ("city", "county", "size", *classes, "total"):
+        table.add_column(col, justify="right" if col in classes or col == "total" else "left")
+    last_city = None
+    for (city, county, size), by in sorted(counts.items()):
+        cname = (division_name(city) or city) if city != last_city else ""
+        last_city = city
+        table.add_row(
+            cname,
+            f"{division_name(county) or county}",
+            "规上" if size == "above" else "规下",
+            *[f"{by.get(k, 0):,}" for k in classes],
+            f"{sum(by.values()):,}",
+        )
+    console.print(table)
+    for title, rows in (("最高 top", s.top), ("最低 bottom", s.bottom)):
+        t = Table(title=f"{title} 5")
+        for col in ("uscc", "name", "county", "size", "total", "class", "rank"):
+            t.add_column(col)
+        for uscc, name, county, size, total, klass, rank, n in rows:
+            t.add_row(
+                uscc,
+                name,
+                division_name(county) or county,
+                size,
+                f"{total:.2f}",
+                klass,
+                f"{rank}/{n}",
+            )
+        console.print(t)
+
+
+@app.command("results")
+@friendly
+def results_cmd(
+    run: Annotated[str, typer.Argument(help="批次号 / run id, e.g. E2023-0001")],
+    format: Annotated[str, typer.Option("--format", help="csv | xlsx | parquet")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="输出文件 / output file")] = None,
+    db: DbOption = None,
+) -> None:
+    """导出评价结果 / Export a run's results (one row per firm, every indicator and score)."""
+    from mujun.evaluation.exports import export_results
+    from mujun.store import open_store
+
+    settings = _settings(db)
+    path = out or Path(f"results-{run}.{format}")
+    with open_store(settings.db, threads=settings.duckdb_threads) as store:
+        n = export_results(store, run, format, path)
+    console.print(f"wrote {n:,} firms to {path} / 结果已导出")
+
+
+@app.command("diff")
+@friendly
+def diff_cmd(
+    run_a: Annotated[str, typer.Argument(help="批次A / first run")],
+    run_b: Annotated[str, typer.Argument(help="批次B / second run")],
+    show: Annotated[int, typer.Option(help="显示条数 / rows to print")] = 50,
+    db: DbOption = None,
+) -> None:
+    """比较两个批次的分类变化 / List firms whose class changed between two runs, and why."""
+    from mujun.evaluation.exports import diff_runs
+    from mujun.store import open_store
+
+    settings = _settings(db)
+    with open_store(settings.db, threads=settings.duckdb_threads) as store:
+        rows = diff_runs(store, run_a, run_b)
+    console.print(f"{len(rows):,} firms changed class from {run_a} to {run_b} / 分类变化企业数")
+    t = Table()
+    for col in ("uscc", "name", run_a, run_b, "total A", "total B", "reasons (B)"):
+        t.add_column(col, overflow="fold")
+    for uscc, name, ka, kb, ta, tb, why in rows[:show]:
+        t.add_row(
+            uscc,
+            name or "",
+            ka,
+            kb,
+            "" if ta is None else f"{ta:.2f}",
+            "" if tb is None else f"{tb:.2f}",
+            why or "",
+        )
+    console.print(t)
+
+
 def main() -> None:
     """Entry point for ``python -m mujun``."""
     app(prog_name="mujun")

@@ -136,6 +136,74 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        2,
+        "evaluation results",
+        """
+        CREATE TABLE rule_sets (
+            rules_hash VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            region VARCHAR,
+            body JSON NOT NULL
+        );
+        CREATE TABLE run_rules (
+            run_id VARCHAR NOT NULL,
+            county_code VARCHAR NOT NULL,
+            rules_hash VARCHAR NOT NULL
+        );
+        CREATE TABLE results (
+            run_id VARCHAR NOT NULL,
+            year INTEGER NOT NULL,
+            uscc VARCHAR NOT NULL,
+            name VARCHAR,
+            county_code VARCHAR,
+            city_code VARCHAR,
+            industry_code VARCHAR,
+            size VARCHAR,
+            category VARCHAR,
+            status VARCHAR NOT NULL,
+            status_reason VARCHAR,
+            cohort VARCHAR,
+            rules_hash VARCHAR,
+            land_mu DOUBLE,
+            land_rule VARCHAR,
+            composite_total DOUBLE,
+            bonus DOUBLE,
+            penalty DOUBLE,
+            total DOUBLE,
+            band_class VARCHAR,
+            class VARCHAR,
+            class_name VARCHAR,
+            rank INTEGER,
+            cohort_size INTEGER,
+            percentile DOUBLE,
+            cap VARCHAR,
+            floor VARCHAR,
+            adjust_reason VARCHAR,
+            limit_reason VARCHAR,
+            imputed VARCHAR,
+            tenant_of VARCHAR,
+            flags VARCHAR,
+            reasons VARCHAR
+        );
+        CREATE TABLE result_items (
+            run_id VARCHAR NOT NULL,
+            uscc VARCHAR NOT NULL,
+            indicator VARCHAR NOT NULL,
+            name VARCHAR,
+            unit VARCHAR,
+            value DOUBLE,
+            benchmark DOUBLE,
+            score DOUBLE,
+            weight DOUBLE,
+            imputed BOOLEAN
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
@@ -168,7 +236,7 @@ class Store:
 
     def arrow(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pa.Table:
         """Run a query and return an Arrow table."""
-        return self.stream(sql, params).fetch_arrow_table()
+        return self.con.sql(sql, params=params).to_arrow_table()
 
     def insert_arrow(self, table_name: str, data: pa.Table) -> int:
         """Append an Arrow table to ``table_name`` by column name; return the row count."""

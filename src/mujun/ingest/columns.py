@@ -107,7 +107,11 @@ def parse_block(
     quarantine = np.zeros(n, dtype=bool)
     for name, spec in profile.fields.items():
         if name not in raw:
-            out[name] = pa.nulls(n, ARROW_TYPES[spec.type])
+            # A column the file does not have: its default (e.g. 自有 land) or empty.
+            if spec.default is not None:
+                out[name] = pa.array([spec.default] * n, ARROW_TYPES[spec.type])
+            else:
+                out[name] = pa.nulls(n, ARROW_TYPES[spec.type])
             continue
         is_key = name in profile.key
         severity = "error" if is_key else spec.severity
