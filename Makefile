@@ -34,9 +34,14 @@ demo: install
 	# validate exits 1 when there are errors; the demo data carries injected defects on purpose.
 	$(VENV)/bin/mujun validate --db $(DEMO)/mujun.duckdb --out $(DEMO)/issues.xlsx --show 10; \
 		rc=$$?; test $$rc -le 1
+	for dir in $(DEMO)/data/20??; do \
+		$(VENV)/bin/mujun evaluate --year $$(basename $$dir) --rules rules/zhejiang-default.yaml \
+			--db $(DEMO)/mujun.duckdb || exit $$?; \
+	done
 
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/evaluate.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .ruff_cache .hypothesis

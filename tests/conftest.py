@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 # Wide, plain terminal output for CLI tests (Rich wraps at 80 columns otherwise).
@@ -35,3 +37,38 @@ def store(tmp_path):
     s = open_store(tmp_path / "test.duckdb")
     yield s
     s.close()
+
+
+def run_mujun(*args: str) -> subprocess.CompletedProcess:
+    """Run the real command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "mujun", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def small_province(tmp_path_factory):
+    """A generated province (2,000 firms, 2022–2023, mixed formats) ingested through the CLI.
+
+    Built once per test session (per xdist worker). Yields (data dir, store path); copy the
+    store before writing to it.
+    """
+    base = tmp_path_factory.mktemp("province")
+    out, db = base / "data", base / "p.duckdb"
+    res = run_mujun(
+        "demo-data",
+        str(out),
+        "--enterprises",
+        "2000",
+        "--years",
+        "2022-2023",
+        "--format",
+        "mixed",
+        "--seed",
+        "7",
+    )
+    assert res.returncode == 0, res.stderr
+    for year in (2022, 2023):
+        res = run_mujun("ingest", str(out / str(year)), "--year", str(year), "--db", str(db))
+        assert res.returncode == 0, res.stderr
+    return out, db

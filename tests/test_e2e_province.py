@@ -7,8 +7,6 @@ legitimate value is reported as an error; no row is lost.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,41 +14,21 @@ import pytest
 
 from mujun.store import open_store
 
+from .conftest import run_mujun
+
 YEARS = (2022, 2023)
-N = 2000
-
-
-def _mujun(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mujun", *args], capture_output=True, text=True, timeout=600
-    )
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory):
-    base = tmp_path_factory.mktemp("province")
-    out, db = base / "data", base / "p.duckdb"
-    res = _mujun(
-        "demo-data",
-        str(out),
-        "--enterprises",
-        str(N),
-        "--years",
-        "2022-2023",
-        "--format",
-        "mixed",
-        "--seed",
-        "7",
-    )
-    assert res.returncode == 0, res.stderr
-    validations = {}
-    for year in YEARS:
-        res = _mujun("ingest", str(out / str(year)), "--year", str(year), "--db", str(db))
-        assert res.returncode == 0, res.stderr
-    for year in YEARS:
-        validations[year] = _mujun(
+def province(small_province, tmp_path_factory):
+    out, db = small_province
+    base = tmp_path_factory.mktemp("validate")
+    validations = {
+        year: run_mujun(
             "validate", "--year", str(year), "--db", str(db), "--out", str(base / f"i{year}.xlsx")
         )
+        for year in YEARS
+    }
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     store = open_store(db, read_only=True)
     yield manifest, store, validations, base

@@ -137,14 +137,16 @@ class LandRules(_Model):
     below_size_tenant_takes_landlord_class: bool = Field(
         False, description="a below-size tenant of a classed firm takes its landlord's class"
     )
-    leasing_penalty: LeasingPenalty = Field(default_factory=LeasingPenalty)
+    leasing_penalty: LeasingPenalty = Field(
+        default_factory=LeasingPenalty, description="points taken from lessors"
+    )
 
 
 class IndustryGroup(_Model):
     """A named industry group for cohorts, by GB/T 4754 code prefixes."""
 
-    name: str
-    prefixes: list[str] = Field(min_length=1)
+    name: str = Field(description="group name, in Chinese")
+    prefixes: list[str] = Field(min_length=1, description="GB/T 4754 code prefixes, e.g. C34")
 
 
 class Cohorts(_Model):
@@ -191,9 +193,11 @@ class Adjustment(_Model):
     """Bonus (+) or penalty (−) points added to the total, from an event list entry."""
 
     name: str = Field(description="label shown in reasons, e.g. 高新技术企业加分")
-    event: EventName
+    event: EventName = Field(description="the event list entry that earns the points")
     points: float = Field(description="points added (negative for a penalty)")
-    sizes: list[Size] = Field(default_factory=lambda: ["above", "below"])
+    sizes: list[Size] = Field(
+        default_factory=lambda: ["above", "below"], description="size classes it applies to"
+    )
 
 
 class Limit(_Model):
@@ -204,8 +208,8 @@ class Limit(_Model):
         description="event: the firm is on an event list; new-firm: established within `years`; "
         "new-land: land supplied within `years`"
     )
-    event: EventName | None = None
-    years: int | None = Field(None, ge=0)
+    event: EventName | None = Field(None, description="event name (when: event)")
+    years: int | None = Field(None, ge=0, description="window in years (new-firm, new-land)")
     cap: str | None = Field(None, description="best class code allowed (e.g. C)")
     floor: str | None = Field(None, description="worst class code allowed (e.g. C)")
     veto: bool = Field(
@@ -227,18 +231,20 @@ class Limit(_Model):
 class Threshold(_Model):
     """An absolute threshold: an indicator below a value caps the class (Wenzhou: tax/mu < 1)."""
 
-    name: str
+    name: str = Field(description="label shown in reasons")
     indicator: str = Field(description="indicator code of the size class's composite spec")
-    below: float
+    below: float = Field(description="the indicator value under which the cap applies")
     cap: str = Field(description="best class code allowed when below")
-    sizes: list[Size] = Field(default_factory=lambda: ["above", "below"])
+    sizes: list[Size] = Field(
+        default_factory=lambda: ["above", "below"], description="size classes it applies to"
+    )
 
 
 class Flag(_Model):
     """A label computed for monitoring, not a class (Huzhou's 三低)."""
 
-    name: str
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(description="label, in Chinese")
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="code stored in results.flags")
     above_tax_per_mu_below: float | None = Field(None, description="above-size tax/mu under this")
     below_tax_per_mu_below: float | None = Field(None, description="below-size tax/mu under this")
     below_size_land_at_least: float | None = Field(
@@ -258,17 +264,23 @@ class RuleSet(_Model):
         False, description="the evaluation year scores the previous calendar year's data (Yueqing)"
     )
     precision: int = Field(2, ge=0, le=8, description="decimals of item scores and totals")
-    classes: list[ClassDef] = Field(min_length=2)
-    scope: Scope = Field(default_factory=Scope)
-    exemptions: list[Exemption] = Field(default_factory=list)
-    land: LandRules = Field(default_factory=LandRules)
-    cohorts: Cohorts = Field(default_factory=Cohorts)
+    classes: list[ClassDef] = Field(min_length=2, description="classes from best to worst")
+    scope: Scope = Field(default_factory=Scope, description="who is evaluated")
+    exemptions: list[Exemption] = Field(
+        default_factory=list, description="exemptions, applied in order; the first wins"
+    )
+    land: LandRules = Field(default_factory=LandRules, description="how land is counted")
+    cohorts: Cohorts = Field(default_factory=Cohorts, description="who is compared with whom")
     above: SizeRules = Field(description="rules for above-size firms (规上)")
     below: SizeRules | None = Field(None, description="rules for below-size firms (规下)")
-    adjustments: list[Adjustment] = Field(default_factory=list)
-    limits: list[Limit] = Field(default_factory=list)
-    thresholds: list[Threshold] = Field(default_factory=list)
-    flags: list[Flag] = Field(default_factory=list)
+    adjustments: list[Adjustment] = Field(
+        default_factory=list, description="bonus and penalty points"
+    )
+    limits: list[Limit] = Field(default_factory=list, description="caps and floors on the class")
+    thresholds: list[Threshold] = Field(
+        default_factory=list, description="absolute thresholds that cap the class"
+    )
+    flags: list[Flag] = Field(default_factory=list, description="monitoring labels (三低)")
 
     @field_validator("version", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mujun.errors import InputError
 from mujun.store import Store
@@ -45,8 +46,10 @@ def _f(table: pa.Table, name: str) -> np.ndarray:
 
 
 def _s(table: pa.Table, name: str) -> np.ndarray:
-    col = table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
-    return np.array(["" if v is None else str(v) for v in col], dtype=object)
+    if name not in table.column_names:
+        return np.full(table.num_rows, "", dtype=object)
+    col = pc.fill_null(table.column(name).cast(pa.string()), "")
+    return col.to_numpy(zero_copy_only=False).astype(object)
 
 
 def region_filter(region: str | None) -> tuple[str, list]:
@@ -82,6 +85,17 @@ def load_firms(store: Store, year: int, region: str | None = None) -> Firms:
             f"no register firms for {year}" + (f" in {region}" if region else ""),
             "check --year/--region, or ingest that year's files",
         )
+    firms = firms_from_table(table, year)
+    _load_events(store, firms)
+    _load_land(store, firms)
+    return firms
+
+
+def firms_from_table(table: pa.Table, year: int) -> Firms:
+    """Firms from an Arrow table of register fields and facts (the store, or Parquet at scale).
+
+    Rows must be sorted by credit code. Land details and events start empty.
+    """
     cols: dict[str, np.ndarray] = {}
     for name in (
         "uscc",
@@ -93,9 +107,9 @@ def load_firms(store: Store, year: int, region: str | None = None) -> Firms:
         "traditional_industry",
     ):
         cols[name] = _s(table, name)
-    above = table.column("above_size").to_pylist()
-    cols["above_size_known"] = np.array([v is not None for v in above])
-    cols["above"] = np.array([bool(v) for v in above])
+    above = table.column("above_size")
+    cols["above_size_known"] = ~cells_mask(pc.is_null(above))
+    cols["above"] = cells_mask(above)
     cols["est_year"] = _f(table, "est_year")
     for name in (
         "tax_paid",
@@ -120,15 +134,24 @@ def load_firms(store: Store, year: int, region: str | None = None) -> Firms:
         if "in_env" in table.column_names
         else np.zeros(table.num_rows, bool)
     )
-    firms = Firms(year, cols)
-    _load_events(store, firms)
-    _load_land(store, firms)
-    return firms
+    n = table.num_rows
+    cols["leased_floor_m2"] = np.zeros(n)
+    cols["land_supply_year"] = np.full(n, np.nan)
+    cols["lessor_idx"] = np.full(n, -1, dtype=np.int64)
+    cols["lessor_shared"] = np.zeros(n, dtype=bool)
+    return Firms(year, cols)
+
+
+def cells_mask(arr) -> np.ndarray:
+    """A boolean Arrow column (nulls as False) as numpy."""
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _index_of(firms: Firms, codes: list[str]) -> np.ndarray:
     """Positions of credit codes among the firms (-1 when absent)."""
-    uscc = firms["uscc"].astype(str)
+    if "uscc_u" not in firms.cols:
+        firms.cols["uscc_u"] = firms["uscc"].astype(str)
+    uscc = firms["uscc_u"]
     pos = np.searchsorted(uscc, np.asarray(codes, dtype=str))
     pos = np.clip(pos, 0, max(uscc.size - 1, 0))
     found = uscc[pos] == np.asarray(codes, dtype=str) if uscc.size else np.zeros(len(codes), bool)
@@ -151,11 +174,6 @@ def _load_events(store: Store, firms: Firms) -> None:
 
 def _load_land(store: Store, firms: Firms) -> None:
     """Leased floor space, newest land supply year, and lessor links (tenants)."""
-    n = firms.n
-    firms.cols["leased_floor_m2"] = np.zeros(n)
-    firms.cols["land_supply_year"] = np.full(n, np.nan)
-    firms.cols["lessor_idx"] = np.full(n, -1, dtype=np.int64)
-    firms.cols["lessor_shared"] = np.zeros(n, dtype=bool)
     if not store.table_exists("land"):
         return
     t = store.arrow(

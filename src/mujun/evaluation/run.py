@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mujun.errors import InputError
 from mujun.evaluation.inputs import Firms, load_firms
@@ -125,6 +126,33 @@ def _class_names(rs: RuleSet, k: np.ndarray, attr: str) -> np.ndarray:
     return names[np.where(k >= 0, k, len(rs.classes))]
 
 
+def _item_table(run_id: str, uscc: np.ndarray, codes: list[str], meta, it) -> pa.Table:
+    """Long table firm × indicator, built with Arrow take/dictionary (no per-row Python)."""
+    n, k = uscc.size, len(codes)
+    firm = pc.take(pa.array(uscc, pa.string()), pa.array(np.repeat(np.arange(n), k)))
+    ind = np.tile(np.arange(k, dtype=np.int32), n)
+
+    def per_indicator(values: list) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(ind), pa.array(values, pa.string()))
+
+    return pa.table(
+        {
+            "run_id": pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n * k, dtype=np.int32)), pa.array([run_id])
+            ).cast(pa.string()),
+            "uscc": firm,
+            "indicator": per_indicator(codes).cast(pa.string()),
+            "name": per_indicator([meta[c].name for c in codes]).cast(pa.string()),
+            "unit": per_indicator([meta[c].unit for c in codes]).cast(pa.string()),
+            "value": pa.array(it["value"].ravel(), from_pandas=True),
+            "benchmark": pa.array(it["benchmark"].ravel(), from_pandas=True),
+            "score": pa.array(it["score"].ravel(), from_pandas=True),
+            "weight": pa.array(np.tile(np.array([meta[c].weight for c in codes], float), n)),
+            "imputed": pa.array(it["imputed"].ravel()),
+        }
+    )
+
+
 def _write_results(
     store: Store, run_id: str, firms: Firms, rs: RuleSet, h: str, sc: Scored
 ) -> None:
@@ -137,33 +165,13 @@ def _write_results(
         spec = rs.size_rules(size).composite  # type: ignore[union-attr]
         meta = {i.code: i for i in spec.indicators}
         rows = it["rows"]
-        k = len(codes)
         for j, code in enumerate(codes):
             imp = it["imputed"][:, j]
             imputed[rows[imp]] = imputed[rows[imp]] + (meta[code].name or code) + "；"
-        item_tables.append(
-            pa.table(
-                {
-                    "run_id": pa.array([run_id] * (rows.size * k)),
-                    "uscc": pa.array(np.repeat(firms["uscc"][idx][rows].astype(str), k)),
-                    "indicator": pa.array(np.tile(np.array(codes, dtype=str), rows.size)),
-                    "name": pa.array(
-                        np.tile(np.array([meta[x].name for x in codes], dtype=str), rows.size)
-                    ),
-                    "unit": pa.array(
-                        np.tile(np.array([meta[x].unit for x in codes], dtype=str), rows.size)
-                    ),
-                    "value": pa.array(it["value"].ravel(), from_pandas=True),
-                    "benchmark": pa.array(it["benchmark"].ravel(), from_pandas=True),
-                    "score": pa.array(it["score"].ravel(), from_pandas=True),
-                    "weight": pa.array(np.tile([meta[x].weight for x in codes], rows.size)),
-                    "imputed": pa.array(it["imputed"].ravel()),
-                }
-            )
-        )
+        item_tables.append(_item_table(run_id, firms["uscc"][idx][rows], codes, meta, it))
 
     def txt(a: np.ndarray) -> pa.Array:
-        return pa.array(a.astype(str).tolist(), pa.string())
+        return pa.array(a if a.dtype == object else a.astype(object), pa.string())
 
     def num(a: np.ndarray) -> pa.Array:
         return pa.array(a, pa.float64(), from_pandas=True)

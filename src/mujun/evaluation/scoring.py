@@ -387,3 +387,26 @@ def _classify(firms: Firms, rules: RuleSet, idx: np.ndarray, cols, items) -> Non
         )
     cols["klass"] = klass
     cols["limit_reason"] = text
+
+
+def rescore(
+    firms: Firms, rules: RuleSet, scored: Scored, weights: dict[str, dict[str, float]]
+) -> Scored:
+    """Re-score with changed weights (per size class, indicator → weight) without re-reading,
+    re-normalising or writing anything: re-aggregate, re-adjust and re-classify."""
+    cols = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in scored.cols.items()}
+    items = dict(scored.items)
+    composites = dict(scored.composites)
+    cols["composite_total"] = np.full(scored.idx.size, np.nan)
+    for sz, res in scored.composites.items():
+        new = res.reaggregate(weights.get(sz, {})) if weights.get(sz) else res
+        composites[sz] = new
+        rows = scored.items[sz]["rows"]
+        cols["composite_total"][rows] = new.total
+        items[sz] = {**scored.items[sz], "score": new.item_scores}
+    for key in ("bonus", "penalty"):
+        cols[key] = np.zeros(scored.idx.size)
+    out = Scored(scored.idx, cols, items, composites)
+    _adjust(firms, rules, scored.idx, out.cols)
+    _classify(firms, rules, scored.idx, out.cols, out.items)
+    return out
