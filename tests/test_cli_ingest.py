@@ -99,7 +99,16 @@ def test_a_bad_source_profile_names_the_file_and_key(tmp_path):
 
 def test_every_command_has_help_text_and_a_readme_entry():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for cmd in ("uscc", "demo-data", "ingest", "validate", "composite"):
+    for cmd in (
+        "uscc",
+        "demo-data",
+        "ingest",
+        "validate",
+        "composite",
+        "evaluate",
+        "results",
+        "diff",
+    ):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0
         assert "/" in res.output  # Chinese first, then English

@@ -42,5 +42,14 @@ def test_every_issue_code_is_documented_and_every_emitted_code_is_registered():
 
 def test_every_command_is_in_the_cli_docs():
     doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    for cmd in ("uscc", "demo-data", "ingest", "validate", "composite"):
+    for cmd in (
+        "uscc",
+        "demo-data",
+        "ingest",
+        "validate",
+        "composite",
+        "evaluate",
+        "results",
+        "diff",
+    ):
         assert f"## `mujun {cmd}" in doc
