@@ -223,3 +223,26 @@ def test_the_total_never_falls_when_a_positive_indicator_rises(rows, which, fact
     assert after >= before
     # Item scores stay within [floor, cap] × weight: 0 … 150 in total for Huangyan.
     assert 0 <= after <= 150
+
+
+def test_a_previous_year_benchmark_uses_last_years_cohort_mean(store):
+    rules = load_rules(DEFAULT)
+    data = rules.model_dump(mode="json", exclude_none=True)
+    step = data["above"]["composite"]["steps"][1]
+    step["benchmark"] = {"strategy": "previous-year", "factor": 2.0}  # Huai'an: 2 × last year
+    huaian = type(rules).model_validate(data)
+    run = evaluate(store, 2023, rules=huaian).run_id
+    # Independently: the 2022 mean of tax/mu over evaluated above-size firms of one county.
+    base = evaluate(store, 2022, rules=rules).run_id
+    county, mean22 = store.rows(
+        "SELECT r.cohort, avg(i.value) FROM results r JOIN result_items i USING (run_id, uscc) "
+        "WHERE r.run_id = ? AND r.size = 'above' AND r.status = 'evaluated' AND i.indicator = 'tax_mu' "
+        "AND i.value IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+        [base],
+    )[0]
+    bench = store.scalar(
+        "SELECT any_value(i.benchmark) FROM results r JOIN result_items i USING (run_id, uscc) "
+        "WHERE r.run_id = ? AND r.cohort = ? AND i.indicator = 'tax_mu'",
+        [run, county],
+    )
+    assert bench == pytest.approx(2 * mean22)

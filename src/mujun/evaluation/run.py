@@ -16,7 +16,13 @@ import pyarrow.compute as pc
 
 from mujun.errors import InputError
 from mujun.evaluation.inputs import Firms, load_firms
-from mujun.evaluation.scoring import Scored, score_rules
+from mujun.evaluation.scoring import (
+    Scored,
+    previous_year_means,
+    score_rules,
+    uses_previous_year,
+    without_previous_year,
+)
 from mujun.rules import RuleSet, rules_hash
 from mujun.store import Store
 
@@ -80,9 +86,24 @@ def evaluate(
         by_hash.setdefault(rules_hash(rs), (rs, []))[1].append(county)
     run_id = next_run_id(store, year)
     scored: list[tuple[str, RuleSet, Scored]] = []
+    previous_firms = None
     for h, (rs, counties) in sorted(by_hash.items()):
         idx = np.flatnonzero(np.isin(firms["county_code"].astype(str), counties))
-        scored.append((h, rs, score_rules(firms, rs, idx, year)))
+        previous = None
+        if uses_previous_year(rs):
+            # k × last year's cohort mean: score last year's firms under the same rules first.
+            if previous_firms is None:
+                try:
+                    previous_firms = load_firms(store, year - 1, region)
+                except InputError as exc:
+                    raise InputError(
+                        f"the rules benchmark against {year - 1}, which has no validated data",
+                        "ingest the previous year's files first",
+                    ) from exc
+            pidx = np.flatnonzero(np.isin(previous_firms["county_code"].astype(str), counties))
+            plain = without_previous_year(rs)
+            previous = previous_year_means(score_rules(previous_firms, plain, pidx, year - 1))
+        scored.append((h, rs, score_rules(firms, rs, idx, year, previous)))
     with store.transaction():
         for h, rs, _ in scored:
             if not store.scalar("SELECT count(*) FROM rule_sets WHERE rules_hash = ?", [h]):
@@ -110,7 +131,18 @@ def evaluate(
                 year,
                 getpass.getuser(),
                 scored[0][0] if len(scored) == 1 else "map:" + ",".join(h for h, _, _ in scored),
-                json.dumps({"region": region, **(params or {})}, ensure_ascii=False),
+                json.dumps(
+                    {
+                        "region": region,
+                        "data_year": year,
+                        # A county that scores the previous calendar year evaluates in year + 1.
+                        "evaluation_years": sorted(
+                            {year + 1 if rs.score_previous_year else year for _, rs, _ in scored}
+                        ),
+                        **(params or {}),
+                    },
+                    ensure_ascii=False,
+                ),
             ],
         )
         summary = summarise_run(store, run_id)

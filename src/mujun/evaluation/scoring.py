@@ -73,8 +73,66 @@ def _inputs(firms: Firms, idx: np.ndarray, mu: np.ndarray) -> dict[str, np.ndarr
     }
 
 
-def score_rules(firms: Firms, rules: RuleSet, idx: np.ndarray, data_year: int) -> Scored:
-    """Apply one rule set to the firms at positions ``idx``."""
+def uses_previous_year(rules: RuleSet) -> bool:
+    """Whether any benchmark of the rule set is k × the previous year's cohort mean."""
+    for sz in ("above", "below"):
+        sr = rules.size_rules(sz)
+        if sr is None:
+            continue
+        for step in sr.composite.steps:
+            strategies = [
+                getattr(step, "benchmark", None),
+                *(getattr(step, "benchmarks", None) or {}).values(),
+            ]
+            if any(getattr(b, "strategy", None) == "previous-year" for b in strategies):
+                return True
+    return False
+
+
+def without_previous_year(rules: RuleSet) -> RuleSet:
+    """The same rules with `previous-year` benchmarks replaced by cohort means, to score the
+    previous year itself (whose own previous year is not needed for its denominated values)."""
+
+    def swap(node):
+        if isinstance(node, dict):
+            if node.get("strategy") == "previous-year":
+                return {"strategy": "cohort-mean"}
+            return {k: swap(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return node
+
+    return RuleSet.model_validate(swap(rules.model_dump(mode="json", exclude_none=True)))
+
+
+def previous_year_means(scored: Scored) -> dict[str, dict[str, dict[str, float]]]:
+    """Per size class: {indicator: {cohort: mean of the denominated values}} of a scored year."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for sz, res in scored.composites.items():
+        cohorts = np.asarray(res.cohort).astype(str)
+        labels, inv = np.unique(cohorts, return_inverse=True)
+        per: dict[str, dict[str, float]] = {}
+        for j, code in enumerate(res.indicators):
+            v = res.denominated[:, j]
+            ok = ~np.isnan(v)
+            sums = np.bincount(inv[ok], weights=v[ok], minlength=labels.size)
+            counts = np.bincount(inv[ok], minlength=labels.size)
+            per[code] = {
+                str(lab): float(sums[k] / counts[k]) for k, lab in enumerate(labels) if counts[k]
+            }
+        out[sz] = per
+    return out
+
+
+def score_rules(
+    firms: Firms,
+    rules: RuleSet,
+    idx: np.ndarray,
+    data_year: int,
+    previous: dict[str, dict[str, dict[str, float]]] | None = None,
+) -> Scored:
+    """Apply one rule set to the firms at positions ``idx``; ``previous`` holds the previous
+    year's cohort means for `previous-year` benchmarks (see :func:`previous_year_means`)."""
     n = idx.size
     above = firms["above"][idx]
     size = np.where(above, "above", "below")
@@ -152,7 +210,9 @@ def score_rules(firms: Firms, rules: RuleSet, idx: np.ndarray, data_year: int) -
             continue
         rows = np.flatnonzero(member)
         table = UnitTable(firms["uscc"][idx][rows], {k: v[rows] for k, v in inputs.items()})
-        res = run_composite(sr.composite, table, cohort=cohort[rows])
+        res = run_composite(
+            sr.composite, table, cohort=cohort[rows], previous_benchmarks=(previous or {}).get(sz)
+        )
         composites[sz] = res
         # Results come back sorted by unit id, as idx (firms sorted by credit code) already is.
         pos = rows[np.searchsorted(table.units, res.units)] if res.units.size else rows[:0]
