@@ -108,6 +108,8 @@ def test_every_command_has_help_text_and_a_readme_entry():
         "evaluate",
         "results",
         "diff",
+        "publish",
+        "sheet",
     ):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0

@@ -51,5 +51,7 @@ def test_every_command_is_in_the_cli_docs():
         "evaluate",
         "results",
         "diff",
+        "publish",
+        "sheet",
     ):
         assert f"## `mujun {cmd}" in doc

@@ -382,6 +382,35 @@ def diff_cmd(
     console.print(t)
 
 
+@app.command("publish")
+@friendly
+def publish_cmd(
+    run: Annotated[str, typer.Argument(help="批次号 / run id")],
+    region: Annotated[str, typer.Option(help="区县、市或省代码 / county, city or 330000")],
+    out: Annotated[Path, typer.Option(help="输出目录 / output folder")] = Path("."),
+    db: DbOption = None,
+) -> None:
+    """生成公示名单（内部版与公示版）/ Write the published class lists, internal and public."""
+    from mujun.reports.cli import publish_command
+
+    publish_command(run, region, out, _settings(db).db)
+
+
+@app.command("sheet")
+@friendly
+def sheet_cmd(
+    run: Annotated[str, typer.Argument(help="批次号 / run id")],
+    out: Annotated[Path, typer.Option(help="输出文件或目录 / output file or folder")] = Path("."),
+    uscc: Annotated[str | None, typer.Option(help="统一社会信用代码 / one firm")] = None,
+    region: Annotated[str | None, typer.Option(help="区县代码 / a county batch")] = None,
+    db: DbOption = None,
+) -> None:
+    """生成一企一单 / Write the one-firm sheet for a firm or a county batch."""
+    from mujun.reports.cli import sheet_command
+
+    sheet_command(run, out, uscc, region, _settings(db).db)
+
+
 def main() -> None:
     """Entry point for ``python -m mujun``."""
     app(prog_name="mujun")

@@ -184,6 +184,7 @@ MIGRATIONS += (
             adjust_reason VARCHAR,
             limit_reason VARCHAR,
             imputed VARCHAR,
+            zeroed VARCHAR,
             tenant_of VARCHAR,
             flags VARCHAR,
             reasons VARCHAR

@@ -191,6 +191,7 @@ def _write_results(
     idx, c = sc.idx, sc.cols
     n = idx.size
     imputed = np.full(n, "", dtype=object)
+    zeroed = np.full(n, "", dtype=object)
     item_tables = []
     for size, it in sc.items.items():
         codes = list(it["codes"])
@@ -200,6 +201,8 @@ def _write_results(
         for j, code in enumerate(codes):
             imp = it["imputed"][:, j]
             imputed[rows[imp]] = imputed[rows[imp]] + (meta[code].name or code) + "；"
+            zer = it["zeroed"][:, j]
+            zeroed[rows[zer]] = zeroed[rows[zer]] + (meta[code].name or code) + "；"
         item_tables.append(_item_table(run_id, firms["uscc"][idx][rows], codes, meta, it))
 
     def txt(a: np.ndarray) -> pa.Array:
@@ -241,6 +244,7 @@ def _write_results(
             "adjust_reason": txt(c["adjust_reason"]),
             "limit_reason": txt(c["limit_reason"]),
             "imputed": txt(imputed),
+            "zeroed": txt(zeroed),
             "tenant_of": txt(c["tenant_of"]),
             "flags": txt(c["flags"]),
         }
@@ -267,6 +271,7 @@ def _write_reasons(store: Store, run_id: str) -> None:
             nullif(rtrim(adjust_reason, '；'), ''),
             nullif(rtrim(limit_reason, '；'), ''),
             CASE WHEN imputed <> '' THEN '缺少数据、取队列平均得分：' || rtrim(imputed, '；') END,
+            CASE WHEN zeroed <> '' THEN '缺少数据、按0分计：' || rtrim(zeroed, '；') END,
             CASE land_rule WHEN 'leased-parcel-share' THEN '用地按租赁面积计'
                            WHEN 'leased-floor-space' THEN '用地按租赁厂房面积折算'
                            WHEN 'own+leased' THEN '用地含自有与租赁'

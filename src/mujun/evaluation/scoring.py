@@ -232,7 +232,14 @@ def score_rules(
             )
             if res.indicators
             else np.zeros((res.units.size, 0)),
-            "imputed": np.isnan(res.denominated) & ~np.isnan(res.item_scores),
+            # Imputed: no value, but the cohort-average item score (Huangyan); a missing value
+            # that merely scores 0 (missing: zero) is "zeroed", not imputed.
+            "imputed": np.isnan(res.denominated)
+            & ~np.isnan(res.item_scores)
+            & _averaged_indicators(sr.composite, res.indicators)[None, :],
+            "zeroed": np.isnan(res.denominated)
+            & (res.item_scores == 0)
+            & ~_averaged_indicators(sr.composite, res.indicators)[None, :],
         }
     _adjust(firms, rules, idx, cols)
     _classify(firms, rules, idx, cols, items)
@@ -254,6 +261,16 @@ def _flags(rules: RuleSet, above: np.ndarray, inputs, mu: np.ndarray) -> np.ndar
             m |= ~above & (mu >= fl.below_size_land_at_least)
         out[m] = out[m] + fl.code + ","
     return np.array([v.rstrip(",") for v in out], dtype=object) if out.size else out
+
+
+def _averaged_indicators(spec, codes) -> np.ndarray:
+    """Which indicators a cohort-average-item-score imputation step fills."""
+    out = np.zeros(len(codes), dtype=bool)
+    for step in spec.steps:
+        if getattr(step, "op", None) == "impute" and step.method == "cohort-average-item-score":
+            targets = set(step.indicators or codes)
+            out |= np.array([c in targets for c in codes])
+    return out
 
 
 def _cohorts(firms: Firms, rules: RuleSet, idx: np.ndarray, size: np.ndarray) -> np.ndarray:
