@@ -366,9 +366,9 @@ def _adjust(firms: Firms, rules: RuleSet, idx: np.ndarray, cols) -> None:
         text[has] = (
             text[has]
             + np.char.add(
-                np.char.add("出租厂房扣分（承租企业", tenants[has].astype(str)), "家）；"
+                np.char.add("出租厂房扣分（承租企业", tenants[has].astype(str)), "家）-"
             ).astype(object)
-            + np.char.add("-", np.char.mod("%g", points[has])).astype(object)
+            + np.char.add(np.char.mod("%g", points[has]), "；").astype(object)
         )
     cols["adjust_reason"] = text
     total = cols["composite_total"] + cols["bonus"] - cols["penalty"]
