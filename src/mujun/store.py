@@ -215,6 +215,7 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self._depth = 0
 
     # -- queries ---------------------------------------------------------------------------
     def stream(self, sql: str, params: list[Any] | dict[str, Any] | None = None):
@@ -272,13 +273,24 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Run a block atomically: everything or nothing is written."""
+        """Run a block atomically: everything or nothing is written. Nested blocks join the
+        outermost transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
         self.execute("BEGIN TRANSACTION")
+        self._depth = 1
         try:
             yield
         except BaseException:
+            self._depth = 0
             self.execute("ROLLBACK")
             raise
+        self._depth = 0
         self.execute("COMMIT")
 
     def schema_version(self) -> int:

@@ -214,9 +214,9 @@ class _LazyRegister:
         self.store = store
         self._index: RegisterIndex | None = None
 
-    def suggest(self, code: str | None, name: str | None) -> list[str]:
-        """Suggestions from :class:`RegisterIndex`."""
-        return self._get().suggest(code, name)
+    def suggest_many(self, codes: list, names: list) -> list[list[str]]:
+        """Suggestions from :class:`RegisterIndex`, for many rows at once."""
+        return self._get().suggest_many(codes, names)
 
     def describe(self, codes: list[str]) -> str | None:
         """Codes with names, for a message."""
@@ -343,7 +343,7 @@ def _match_rows(
     year: int,
     prof: SourceProfile,
     info: dict,
-    reg: RegisterIndex,
+    reg: _LazyRegister,
     issues: list[dict],
 ) -> None:
     has_name = "name" in prof.fields
@@ -354,8 +354,8 @@ def _match_rows(
         """
     )
     column = _header_of(info, "uscc")
-    for row_no, uscc, name in rows:
-        sugg = reg.suggest(uscc, name)
+    all_sugg = reg.suggest_many([r[1] for r in rows], [r[2] for r in rows]) if rows else []
+    for (row_no, uscc, _name), sugg in zip(rows, all_sugg, strict=True):
         text = reg.describe(sugg)
         msg = "credit code is valid but not in the enterprise register / 信用代码不在企业名录中"
         if text:

@@ -129,6 +129,7 @@ class _Pending:
     header: Header
     encoding: str | None
     fmt: str
+    parsed: tuple | None = None  # (kinds, start, ParsedBlock), computed in the reader thread
 
 
 def _issue_rows(**cols) -> pa.Table:
@@ -157,7 +158,7 @@ def ingest_directory(
     # Reading and recognising files touches no store, so two files are read at a time (the
     # Arrow and calamine readers release the GIL); results are handled in file-name order.
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        futures = [pool.submit(_read_file, path, profiles) for path in paths]
+        futures = [pool.submit(_read_file, path, profiles, year) for path in paths]
         for path, future in zip(paths, futures, strict=True):
             if progress:
                 progress(f"reading {path.name}")
@@ -211,8 +212,9 @@ class _ReadResult:
     rejection: tuple[str, str, str] | None = None  # code, message, severity
 
 
-def _read_file(path: Path, profiles: dict[str, SourceProfile]) -> _ReadResult:
-    """Read a file and recognise its sheets; no store access (runs in a worker thread)."""
+def _read_file(path: Path, profiles: dict[str, SourceProfile], year: int) -> _ReadResult:
+    """Read a file, recognise its sheets and parse their cells; no store access (runs in a
+    worker thread, so parsing one file overlaps with reading or storing another)."""
     sha = file_sha256(path)
     fmt = path.suffix.lower().lstrip(".") or "other"
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -226,7 +228,9 @@ def _read_file(path: Path, profiles: dict[str, SourceProfile]) -> _ReadResult:
     for grid in grids:
         prof, header = identify(path, grid, profiles)
         if prof is not None and header is not None:
-            pending.append(_Pending(path, sha, grid, prof, header, grid.encoding, fmt))
+            item = _Pending(path, sha, grid, prof, header, grid.encoding, fmt)
+            item.parsed = _parse(item, year)
+            pending.append(item)
     if not pending:
         msg = (
             f"{path.name}: no sheet has the header of a known department file; "
@@ -316,6 +320,17 @@ def _register_index(store: Store, year: int) -> RegisterIndex | None:
     return RegisterIndex.build(pairs) if pairs else None
 
 
+def _parse(item: _Pending, year: int):
+    """Row kinds and parsed columns of a recognised sheet (pure: no store access)."""
+    header, grid = item.header, item.grid
+    kinds, start = _row_kinds(grid, header, header.fields.get("uscc"))
+    n = len(kinds)
+    raw = {f: grid.columns[j].slice(start) for f, j in header.fields.items()}
+    for f in header.bad_units:
+        raw[f] = pa.nulls(n, pa.string())
+    return kinds, start, parse_block(raw, item.profile, header.units, year)
+
+
 def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCache) -> FileOutcome:
     prof, header, grid, path = item.profile, item.header, item.grid, item.path
     current = store.rows(
@@ -327,13 +342,8 @@ def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCach
         return FileOutcome(
             str(path), "unchanged", prof.id, grid.sheet, message=f"same content as {current[0][2]}"
         )
-    key_col = header.fields.get("uscc")
-    kinds, start = _row_kinds(grid, header, key_col)
+    kinds, start, block = item.parsed if item.parsed is not None else _parse(item, year)
     n = len(kinds)
-    raw = {f: grid.columns[j].slice(start) for f, j in header.fields.items()}
-    for f in header.bad_units:
-        raw[f] = pa.nulls(n, pa.string())
-    block = parse_block(raw, prof, header.units, year)
     data = kinds == 0
     missing_key_cols = [k for k in prof.key if k not in header.fields]
     quarantine = data & (block.quarantine if block.quarantine is not None else False)
@@ -564,20 +574,22 @@ def _collect_issues(
             pc.take(uscc_parsed, pa.array(rows)).to_pylist() if uscc_parsed is not None else None
         )
         names = pc.take(name_raw, pa.array(rows)).to_pylist() if name_raw is not None else None
+        suggestions: list[list[str]] = [[] for _ in rows]
+        if prob.code in ("bad-credit-code", "mangled-credit-code") and prof.id != "register":
+            if reg is None:
+                reg = register.get()
+            queries = [None if v is None else str(v) for v in values]
+            suggestions = reg.suggest_many(queries, names or [None] * len(rows))
         for k, i in enumerate(rows):
             msg = prob.message
             detail = prob.details[k] if prob.details else None
             if detail:
                 msg = f"{msg}: {detail}"
             extra = {}
-            if prob.code in ("bad-credit-code", "mangled-credit-code") and prof.id != "register":
-                if reg is None:
-                    reg = register.get()
-                sugg = reg.suggest(values[k], names[k] if names else None)
-                text = reg.describe(sugg)
-                if text:
-                    extra["suggestion"] = ",".join(sugg)
-                    msg = f"{msg}; did you mean / 是否为: {text}"
+            sugg = suggestions[k]
+            if sugg and reg is not None:
+                extra["suggestion"] = ",".join(sugg)
+                msg = f"{msg}; did you mean / 是否为: {reg.describe(sugg)}"
             uscc = usccs[k] if usccs is not None and prob.field != "uscc" else None
             add(
                 prob.code,

@@ -55,24 +55,17 @@ def core_names(normalised: pa.Array) -> pa.Array:
     return pc.if_else(pc.greater_equal(pc.utf8_length(core), 2), core, normalised)
 
 
-def _group(keys: list[str], codes: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for k, c in zip(keys, codes, strict=True):
-        out.setdefault(k, []).append(c)
-    return out
-
-
 @dataclass
 class RegisterIndex:
     """Register firms of one year, indexed for code and name look-ups.
 
-    The name and prefix indexes are built on the first look-up that needs them, so a clean file
-    costs nothing here.
+    Names are matched in bulk with Arrow (normalised and core names of the whole register are
+    computed once, on the first look-up that needs them); Python only loops over the problem
+    rows themselves.
     """
 
     codes: dict[str, str]  # uscc -> name
-    _by_name: dict[str, list[str]] | None = None
-    _by_core: dict[str, list[str]] | None = None
+    _arrays: tuple[list[str], pa.Array, pa.Array] | None = None
     _by_prefix: dict[str, dict[str, str]] | None = None
     near_budget: int = NEAR_NAME_BUDGET
 
@@ -81,25 +74,11 @@ class RegisterIndex:
         """Index (uscc, name) pairs."""
         return cls({code: name or "" for code, name in pairs})
 
-    def _build_name_indexes(self) -> None:
-        codes = list(self.codes)
-        normalised = normalise_names(pa.array(list(self.codes.values()), pa.string()))
-        self._by_name = _group(normalised.to_pylist(), codes)
-        self._by_core = _group(core_names(normalised).to_pylist(), codes)
-
-    @property
-    def by_name(self) -> dict[str, list[str]]:
-        """Normalised name → credit codes."""
-        if self._by_name is None:
-            self._build_name_indexes()
-        return self._by_name  # type: ignore[return-value]
-
-    @property
-    def by_core(self) -> dict[str, list[str]]:
-        """Core name (no place, no legal form) → credit codes."""
-        if self._by_core is None:
-            self._build_name_indexes()
-        return self._by_core  # type: ignore[return-value]
+    def _name_arrays(self) -> tuple[list[str], pa.Array, pa.Array]:
+        if self._arrays is None:
+            normalised = normalise_names(pa.array(list(self.codes.values()), pa.string()))
+            self._arrays = (list(self.codes), normalised, core_names(normalised))
+        return self._arrays
 
     def _pool(self, prefix: str) -> dict[str, str]:
         if self._by_prefix is None:
@@ -137,33 +116,43 @@ class RegisterIndex:
         close = difflib.get_close_matches(name, list(pool), n=limit, cutoff=cutoff)
         return [pool[n] for n in close]
 
-    def suggest(self, code: str | None, name: str | None, limit: int = 3) -> list[str]:
-        """Register codes the row probably meant, best first: the same name, a one-character
-        typo or swap, the same name without place and legal form (乙鞋业 for 温岭市乙鞋业有限公司),
-        then, for a limited number of rows, a near name among firms registered in the same place."""
-        out: list[str] = []
-        key = normalise_name(name)
-        if key and key in self.by_name:
-            out.extend(self.by_name[key])
-        c = unicodedata.normalize("NFKC", code or "").strip().upper()
-        if not out and len(c) == 18 and validate_uscc(c).status != 0:
-            # Only an invalid code can be one typo away from a register code: changing one
-            # character of a valid code always breaks its check character.
-            out.extend(self._typo_variants(c))
-        if not out and name:
-            out.extend(self.by_core.get(core_name(name), []))
-        if not out and name:
-            if _NUMERIC.match(c):
+    def suggest_many(
+        self, codes: list[str | None], names: list[str | None], limit: int = 3
+    ) -> list[list[str]]:
+        """For each (code, name) row, the register codes it probably meant, best first: the same
+        name; a one-character typo or swap of an invalid code; the same name without place and
+        legal form (乙鞋业 for 温岭市乙鞋业有限公司); for a code Excel turned into a number, a near
+        name among firms registered in the same place (a limited number of rows)."""
+        if not codes:
+            return []
+        reg_codes, reg_norm, reg_core = self._name_arrays()
+        q_norm = normalise_names(pa.array(names, pa.string()))
+        q_core = core_names(q_norm)
+        by_name = pc.fill_null(pc.index_in(q_norm, value_set=reg_norm), -1).to_numpy()
+        by_core = pc.fill_null(pc.index_in(q_core, value_set=reg_core), -1).to_numpy()
+        has_name = pc.fill_null(pc.not_equal(q_norm, ""), False).to_numpy(zero_copy_only=False)
+        out: list[list[str]] = []
+        for i, (code, name) in enumerate(zip(codes, names, strict=True)):
+            found: list[str] = []
+            if has_name[i] and by_name[i] >= 0:
+                found.append(reg_codes[by_name[i]])
+            c = unicodedata.normalize("NFKC", code or "").strip().upper()
+            if not found and len(c) == 18 and validate_uscc(c).status != 0:
+                # Only an invalid code can be one typo away from a register code: changing one
+                # character of a valid code always breaks its check character.
+                found.extend(self._typo_variants(c))
+            if not found and has_name[i] and by_core[i] >= 0:
+                found.append(reg_codes[by_core[i]])
+            if not found and name and _NUMERIC.match(c):
                 # Excel kept only the leading digits: authority, type and part of the division.
                 digits = re.sub(r"\D", "", c.split("E")[0])
-                out.extend(self._near_names(name, digits[:6].rstrip("0"), 0.6, limit))
-            elif len(c) >= 8:
-                out.extend(self._near_names(name, c[:8], 0.8, limit))
-        seen: list[str] = []
-        for s in out:
-            if s not in seen:
-                seen.append(s)
-        return seen[:limit]
+                found.extend(self._near_names(name, digits[:6].rstrip("0"), 0.6, limit))
+            out.append(list(dict.fromkeys(found))[:limit])
+        return out
+
+    def suggest(self, code: str | None, name: str | None, limit: int = 3) -> list[str]:
+        """Suggestions for one row (see :meth:`suggest_many`)."""
+        return self.suggest_many([code], [name], limit)[0]
 
     def describe(self, codes: list[str]) -> str | None:
         """``91330…X（某某有限公司）; …`` for a message, or None."""
