@@ -123,7 +123,6 @@ def evaluate(
             )
         for h, rs, sc in scored:
             _write_results(store, run_id, firms, rs, h, sc)
-        _write_reasons(store, run_id)
         store.execute(
             "INSERT INTO runs VALUES (?, 'evaluation', ?, 'draft', now()::TIMESTAMP, ?, ?, ?, NULL)",
             [
@@ -249,16 +248,20 @@ def _write_results(
             "flags": txt(c["flags"]),
         }
     )
-    store.insert_arrow("results", table)
+    # The reason text is built in SQL as the rows go in, not by a second pass over the table.
+    store.con.register("_mujun_results", table)
+    try:
+        store.execute(
+            f"INSERT INTO results BY NAME SELECT *, {REASONS_SQL} AS reasons FROM _mujun_results"
+        )
+    finally:
+        store.con.unregister("_mujun_results")
     for t in item_tables:
         store.insert_arrow("result_items", t)
 
 
-def _write_reasons(store: Store, run_id: str) -> None:
-    """One plain-language reason per firm, built from the structured columns in SQL."""
-    store.execute(
-        """
-        UPDATE results SET reasons = concat_ws('；',
+REASONS_SQL = """
+concat_ws('；',
             CASE WHEN status <> 'evaluated' THEN
                 CASE status WHEN 'provisional' THEN '暂评：' ELSE '不评：' END || status_reason
             WHEN class = '' THEN '无有效得分，未分类'
@@ -278,10 +281,7 @@ def _write_reasons(store: Store, run_id: str) -> None:
                            WHEN 'none' THEN '无用地数据' END,
             CASE WHEN tenant_of <> '' THEN '与出租方 ' || tenant_of || ' 合并评价' END
         )
-        WHERE run_id = ?
-        """,
-        [run_id],
-    )
+"""
 
 
 def summarise_run(store: Store, run_id: str) -> RunSummary:
