@@ -149,3 +149,21 @@ def test_a_below_size_firm_at_both_benchmarks_scores_one_hundred(run):
     assert items[(f, "tax_electricity")][1] == 50.00
     assert results[f][0] == 100.00
     assert results[f][2] == "below"
+
+
+def test_an_indicator_bonus_is_added_to_the_total(tmp_path, profiles):
+    rules = load_rules(ROOT / "rules" / "huangyan-2021.yaml")
+    bonus = {"name": "研发投入强度加分", "indicator": "rd_ratio", "at_least": 0.03, "points": 2}
+    rules = type(rules).model_validate(
+        rules.model_dump(mode="json", exclude_none=True) | {"adjustments": [bonus]}
+    )
+    _write(tmp_path / "2021")
+    with open_store(tmp_path / "b.duckdb") as store:
+        ingest_directory(store, tmp_path / "2021", 2021, profiles)
+        validate_year(store, 2021, profiles)
+        run = evaluate(store, 2021, rules=rules).run_id
+        got = dict(store.rows("SELECT uscc, bonus FROM results WHERE run_id = ?", [run]))
+        total = store.scalar("SELECT total FROM results WHERE run_id = ? AND uscc = ?", [run, C[0]])
+    # R&D / revenue: firm 1 0.0305 (bonus), firm 2 0, firm 3 0.01525, firm 5 0.02.
+    assert got[C[0]] == 2.0 and got[C[1]] == 0.0 and got[C[2]] == 0.0 and got[C[4]] == 0.0
+    assert total == 130.16  # 128.16 + 2

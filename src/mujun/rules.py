@@ -190,14 +190,28 @@ class SizeRules(_Model):
 
 
 class Adjustment(_Model):
-    """Bonus (+) or penalty (−) points added to the total, from an event list entry."""
+    """Bonus (+) or penalty (−) points added to the total, from an event list entry or from an
+    indicator's value (e.g. R&D intensity of at least 3 % earns 2 points)."""
 
     name: str = Field(description="label shown in reasons, e.g. 高新技术企业加分")
-    event: EventName = Field(description="the event list entry that earns the points")
+    event: EventName | None = Field(None, description="the event list entry that earns the points")
+    indicator: str | None = Field(
+        None, description="or: an indicator code of the size class's composite spec"
+    )
+    at_least: float | None = Field(None, description="with indicator: applies when value ≥ this")
+    below: float | None = Field(None, description="with indicator: applies when value < this")
     points: float = Field(description="points added (negative for a penalty)")
     sizes: list[Size] = Field(
         default_factory=lambda: ["above", "below"], description="size classes it applies to"
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> Adjustment:
+        if (self.event is None) == (self.indicator is None):
+            raise ValueError("give exactly one of `event` and `indicator`")
+        if self.indicator is not None and (self.at_least is None) == (self.below is None):
+            raise ValueError("an indicator adjustment needs exactly one of `at_least` and `below`")
+        return self
 
 
 class Limit(_Model):

@@ -241,7 +241,7 @@ def score_rules(
             & (res.item_scores == 0)
             & ~_averaged_indicators(sr.composite, res.indicators)[None, :],
         }
-    _adjust(firms, rules, idx, cols)
+    _adjust(firms, rules, idx, cols, items)
     _classify(firms, rules, idx, cols, items)
     return Scored(idx, cols, items, composites)
 
@@ -331,13 +331,32 @@ def _merge_tenants(firms: Firms, rules: RuleSet, idx: np.ndarray, inputs, cols) 
     cols["merged"] = tenant
 
 
-def _adjust(firms: Firms, rules: RuleSet, idx: np.ndarray, cols) -> None:
+def _indicator_values(items, size: str, code: str, n: int) -> np.ndarray | None:
+    """Values of one indicator for the firms of a size class (NaN elsewhere), or None."""
+    it = items.get(size)
+    if it is None or code not in list(it["codes"]):
+        return None
+    vals = np.full(n, np.nan)
+    vals[it["rows"]] = it["value"][:, list(it["codes"]).index(code)]
+    return vals
+
+
+def _adjust(firms: Firms, rules: RuleSet, idx: np.ndarray, cols, items) -> None:
     n = idx.size
     scored = ~np.isnan(cols["composite_total"])
     text = np.full(n, "", dtype=object)
     for adj in rules.adjustments:
-        mask = firms.events.get(adj.event, np.zeros(firms.n, bool))[idx] & scored
-        mask &= np.isin(cols["size"], adj.sizes)
+        if adj.event is not None:
+            mask = firms.events.get(adj.event, np.zeros(firms.n, bool))[idx].copy()
+        else:
+            mask = np.zeros(n, dtype=bool)
+            for sz in adj.sizes:
+                vals = _indicator_values(items, sz, adj.indicator or "", n)
+                if vals is None:
+                    continue
+                hit = vals >= adj.at_least if adj.at_least is not None else vals < adj.below
+                mask |= (cols["size"] == sz) & hit
+        mask &= scored & np.isin(cols["size"], adj.sizes)
         if adj.points >= 0:
             cols["bonus"][mask] += adj.points
         else:
@@ -484,6 +503,6 @@ def rescore(
     for key in ("bonus", "penalty"):
         cols[key] = np.zeros(scored.idx.size)
     out = Scored(scored.idx, cols, items, composites)
-    _adjust(firms, rules, scored.idx, out.cols)
+    _adjust(firms, rules, scored.idx, out.cols, out.items)
     _classify(firms, rules, scored.idx, out.cols, out.items)
     return out
