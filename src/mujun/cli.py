@@ -174,7 +174,7 @@ def validate(
     out: Annotated[
         Path | None, typer.Option(help="问题清单Excel / issues workbook (default issues-YEAR.xlsx)")
     ] = None,
-    show: Annotated[int, typer.Option(help="显示前N条问题 / problem rows to print")] = 20,
+    show: Annotated[int, typer.Option(min=0, help="显示前N条问题 / problem rows to print")] = 20,
     profiles: Annotated[Path | None, typer.Option(help="数据源配置目录 / source profiles")] = None,
 ) -> None:
     """校验并输出问题清单 / Validate a year: counts, first problems, Excel report; exit 1 on errors."""
@@ -355,7 +355,7 @@ def results_cmd(
 def diff_cmd(
     run_a: Annotated[str, typer.Argument(help="批次A / first run")],
     run_b: Annotated[str, typer.Argument(help="批次B / second run")],
-    show: Annotated[int, typer.Option(help="显示条数 / rows to print")] = 50,
+    show: Annotated[int, typer.Option(min=0, help="显示条数 / rows to print")] = 50,
     db: DbOption = None,
 ) -> None:
     """比较两个批次的分类变化 / List firms whose class changed between two runs, and why."""

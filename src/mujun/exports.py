@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import xlsxwriter
+import xlsxwriter.exceptions
 
+from mujun.errors import InputError
 from mujun.store import Store
 
 ISSUE_HEADERS = [
@@ -42,6 +44,10 @@ TEXT_COLUMNS = {"uscc", "suggestion", "value", "column_name", "file", "sheet"}
 
 def write_validation_workbook(store: Store, year: int, path: Path) -> int:
     """Write summary, match report, every issue and quarantined rows; return issues written."""
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(f"{path} must end in .xlsx", "the issues report is an Excel workbook")
+    if not path.parent.is_dir():
+        raise InputError(f"folder {path.parent} does not exist", "create it or pass another --out")
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     text = wb.add_format({"num_format": "@"})
@@ -115,5 +121,8 @@ def write_validation_workbook(store: Store, year: int, path: Path) -> int:
         quarantine.write_number(i, 2, row_no)
         quarantine.write_string(i, 3, codes or "")
         quarantine.write_string(i, 4, raw, text)
-    wb.close()
+    try:
+        wb.close()
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:
+        raise InputError(f"cannot write {path}: {exc}", "pass another --out") from exc
     return n

@@ -10,6 +10,7 @@ ISSUE_CODES: dict[str, tuple[str, str, str]] = {
     # File / structure level.
     "unsupported-file": ("ingest", "warning", "not an XLSX, XLS or CSV file"),
     "unreadable-file": ("ingest", "error", "the file cannot be opened or decoded"),
+    "empty-file": ("ingest", "error", "the file has no content"),
     "unrecognised-file": (
         "ingest",
         "error",

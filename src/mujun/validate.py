@@ -28,9 +28,9 @@ UNIT_MISMATCH_DECADES = 2.4
 UNIT_FACTOR_TOLERANCE = 0.6
 MIN_PEERS = 30
 UNIT_FACTORS = {
-    "元 vs 万元 (×10000)": 4.0,
-    "千元 vs 元 (×1000)": 3.0,
-    "平方米 vs 亩 (×666.67)": math.log10(10000 / 15),
+    "×10000, e.g. 元 for 万元 or 千瓦时 for 万千瓦时": 4.0,
+    "×1000, e.g. 元 for 千元 or 千克 for 吨": 3.0,
+    "×666.67, 平方米 for 亩": math.log10(10000 / 15),
 }
 
 # Tables rebuilt per year by validation, in the order they are written.
@@ -247,9 +247,21 @@ def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: b
     )
     join = "LEFT JOIN t_enterprises e ON e.uscc = cur.uscc" if matched else ""
     table = source_table(prof)
-    key = ", ".join(f'"{k}"' for k in prof.key)
-    same_key = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM dk."{k}"' for k in prof.key)
-    values = ", ".join(f'c."{c}"' for c in _cols(prof, exclude=("name",)))
+    part_cols = list(prof.key)
+    if prof.account and prof.account not in part_cols:
+        part_cols.append(prof.account)
+    key = ", ".join(f'"{k}"' for k in part_cols)
+    same_key = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM dk."{k}"' for k in part_cols)
+    # In the register the name is data; elsewhere it only labels the row.
+    exclude = () if prof.id == "register" else ("name",)
+    values = ", ".join(f'c."{c}"' for c in _cols(prof, exclude=exclude))
+    name = 'c."name"' if "name" in prof.fields else "NULL::VARCHAR"
+    # Rows of a `sum` source without an account number are separate accounts: never a conflict.
+    conflict = f"min(rh) OVER (PARTITION BY {key}) <> max(rh) OVER (PARTITION BY {key})"
+    if prof.duplicates == "sum" and prof.account and prof.account not in prof.key:
+        conflict += f' AND "{prof.account}" IS NOT NULL'
+    elif prof.duplicates == "sum" and len(prof.key) == 1:
+        conflict = "FALSE"
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cur_{prof.id} AS
@@ -262,12 +274,19 @@ def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: b
             SELECT file_id, row_no,
                 row_number() OVER (PARTITION BY {key}, rh ORDER BY row_no) AS copy_no,
                 min(row_no) OVER (PARTITION BY {key}, rh) AS first_row,
-                min(rh) OVER (PARTITION BY {key}) <> max(rh) OVER (PARTITION BY {key}) AS conflict,
+                first_value(_name) OVER (PARTITION BY {key}, rh ORDER BY row_no) AS first_name,
+                _name,
+                {conflict} AS conflict,
                 count(*) OVER (PARTITION BY {key}) AS n_key
-            FROM (SELECT c.*, hash({values}) AS rh FROM cur c SEMI JOIN dk ON {same_key})
+            FROM (
+                SELECT c.*, hash({values}) AS rh, {name} AS _name
+                FROM cur c SEMI JOIN dk ON {same_key}
+            )
         )
         SELECT cur.*, coalesce(d.copy_no, 1) AS copy_no,
                coalesce(d.first_row, cur.row_no) AS first_row,
+               d.first_name IS DISTINCT FROM d._name AND d.copy_no > 1 AS name_differs,
+               d.first_name,
                coalesce(d.conflict, FALSE) AS conflict, coalesce(d.n_key, 1) AS n_key {extra}
         FROM cur LEFT JOIN d USING (file_id, row_no) {join}
         """,
@@ -529,7 +548,10 @@ def _dup_issues(
             SELECT ?, 'validate', ?, c.file_id, ?, ?, c.row_no, fc.header, 'uscc', c.uscc,
                    CASE WHEN c.copy_no > 1 THEN 'duplicate-row' ELSE 'duplicate-key' END,
                    CASE WHEN c.copy_no > 1 THEN 'warning' ELSE 'error' END,
-                   CASE WHEN c.copy_no > 1
+                   CASE WHEN c.copy_no > 1 AND c.name_differs
+                        THEN 'same figures as row ' || c.first_row || ' but the name differs ('
+                             || coalesce(c.first_name, '') || '); the copy is not used / 数据重复但名称不同'
+                        WHEN c.copy_no > 1
                         THEN 'exact copy of row ' || c.first_row || '; the copy is not used / 重复行'
                         ELSE c.n_key || ' rows share {key_desc} with different values; none is used '
                              || 'until the file is corrected / 同一主键多行且数值不一致'

@@ -73,6 +73,9 @@ def parse_text(raw: pa.Array) -> Parsed:
 def parse_number(raw: pa.Array, *, integer: bool = False) -> Parsed:
     """Decimal numbers with optional thousands separators; text in the cell is a type error."""
     s, blank = _blank_mask(clean_text(raw))
+    # Accounting notation for negatives: (12,345.00) means −12,345.00.
+    paren = pc.fill_null(pc.match_substring_regex(s, r"^\(\s*[\d,.]+\s*\)$"), False)
+    s = pc.if_else(paren, pc.binary_join_element_wise("-", pc.utf8_trim(s, "() "), ""), s)
     thousands = pc.fill_null(pc.match_substring_regex(s, _THOUSANDS), False)
     s = pc.if_else(thousands, pc.replace_substring(s, ",", ""), s)
     ok = pc.fill_null(pc.match_substring_regex(s, _NUMBER), False)
@@ -138,8 +141,8 @@ def map_distinct(
     return pc.take(mapped, enc.indices)
 
 
-_TRUE = {"是", "Y", "YES", "1", "TRUE", "T", "规上", "是规上", "√", "1.0"}
-_FALSE = {"否", "N", "NO", "0", "FALSE", "F", "规下", "非规上", "×", "0.0"}
+_TRUE = {"是", "Y", "YES", "1", "TRUE", "T", "规上", "是规上", "规模以上", "√", "1.0"}
+_FALSE = {"否", "N", "NO", "0", "FALSE", "F", "规下", "非规上", "规模以下", "×", "0.0"}
 
 
 def _bool_of(v: str) -> bool | None:
@@ -156,7 +159,7 @@ def parse_bool(raw: pa.Array) -> Parsed:
     s, blank = _blank_mask(clean_text(raw))
     values = map_distinct(s, _bool_of, pa.bool_())
     bad = ~blank & to_mask(pc.is_null(values))
-    return Parsed(values, blank, bad)
+    return Parsed(values, blank, bad, code="type-error")
 
 
 def parse_choice(raw: pa.Array, choices: dict[str, str]) -> Parsed:

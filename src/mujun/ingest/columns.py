@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from mujun.ingest import cells
 from mujun.ingest.profiles import FieldSpec, SourceProfile
 from mujun.ingest.units import unit_factor
-from mujun.reference.divisions import division_status
+from mujun.reference.divisions import division_codes_by_name, division_status
 from mujun.reference.industries import normalise_industry_code
 from mujun.reference.uscc import validate_uscc, validate_uscc_arrow
 
@@ -68,11 +68,24 @@ class ParsedBlock:
     quarantine: np.ndarray | None = None  # bool mask of rows whose key is unusable
 
 
+def _float_artefacts(codes: pa.Array) -> np.ndarray:
+    """Codes that are the exact decimal of a float (913310812344999936): a number Excel stored
+    in place of the code, with its last digits lost to binary rounding."""
+    out = np.zeros(len(codes), dtype=bool)
+    for i, c in enumerate(codes.to_pylist()):  # only the few invalid codes reach here
+        if c and c.isdigit() and len(c) >= 15:
+            out[i] = int(float(c)) == int(c)
+    return out
+
+
 def _division_code(year: int):
+    by_name = division_codes_by_name(year)
+
     def norm(v: str) -> str | None:
         code = v[:-2] if v.endswith(".0") else v
         if len(code) != 6 or not code.isdigit():
-            return None
+            # A county written by name (温岭市) is looked up in the division list.
+            return by_name.get(code)
         return code if division_status(code, year) != "unknown" else None
 
     return norm
@@ -80,6 +93,11 @@ def _division_code(year: int):
 
 def _parse_uscc(raw: pa.Array) -> tuple[cells.Parsed, np.ndarray, list[str | None]]:
     s = pc.utf8_upper(cells.clean_text(raw))
+    # Excel's text prefix (') and invisible or inner spaces are artefacts of copying, not part
+    # of the code.
+    s = pc.replace_substring_regex(s, r"[\s\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]", "")
+    s = pc.replace_substring_regex(s, r"^[\'‘’`]+", "")
+    s = pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
     blank = cells.to_mask(pc.is_null(s))
     status = validate_uscc_arrow(s)
     bad = ~blank & (status != 0)
@@ -88,7 +106,7 @@ def _parse_uscc(raw: pa.Array) -> tuple[cells.Parsed, np.ndarray, list[str | Non
     details: list[str | None] = [None] * len(s)
     if bad_rows.size:
         bad_text = pc.take(s, pa.array(bad_rows))
-        mangled[bad_rows] = cells.mangled_code_mask(bad_text)
+        mangled[bad_rows] = cells.mangled_code_mask(bad_text) | _float_artefacts(bad_text)
         for k, i in enumerate(bad_rows):
             if not mangled[i]:
                 code = bad_text[k].as_py()
@@ -156,7 +174,9 @@ def parse_block(
                         parsed.code,
                         severity,
                         np.flatnonzero(parsed.bad),
-                        _BAD_MESSAGES.get(parsed.code, "unreadable value"),
+                        _TYPE_MESSAGES.get(spec.type)
+                        if parsed.code == "type-error"
+                        else _BAD_MESSAGES.get(parsed.code, "unreadable value"),
                     )
                 )
                 if is_key:
@@ -203,6 +223,12 @@ def parse_block(
     return ParsedBlock(out, problems, quarantine)
 
 
+_TYPE_MESSAGES = {
+    "number": "not a number / 不是有效数值",
+    "integer": "not a whole number / 不是有效整数",
+    "date": "not a date / 不是有效日期",
+    "bool": "not a yes/no value (是/否, 规上/规下) / 不是有效的是否值",
+}
 _BAD_MESSAGES = {
     "type-error": "not a readable value for this column / 无法识别的数值或日期",
     "invalid-choice": "not one of the allowed values / 不在允许的取值范围内",

@@ -28,8 +28,12 @@ from mujun.ingest.reader import SUPPORTED_SUFFIXES, Grid, UnreadableFile, file_s
 from mujun.ingest.suggest import RegisterIndex
 from mujun.store import Store
 
-_TOTALS = r"^(合\s*计|总\s*计|小\s*计|共\s*计|全部合计|总合计|TOTAL)$"
-_NOTES = r"^(注|说明|备注|填表|制表|审核|负责人|数据来源|单位负责人|统计负责人)"
+# Totals and sub-totals: 合计, 合计（40户）, 全县合计, 其中：出口企业, 小计 …
+_TOTALS = r"^(全[省市县区镇]?合\s*计|总\s*计|合\s*计|小\s*计|共\s*计|总合计|其中|TOTAL)"
+_NOTES = (
+    r"^(注|说明|备注|填表|填报人|制表|审核|负责人|单位负责人|统计负责人|联系人|联系电话|"
+    r"电话|数据来源|报送日期|填报日期)"
+)
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
 
 Progress = Callable[[str], None]
@@ -223,7 +227,7 @@ def _read_file(path: Path, profiles: dict[str, SourceProfile], year: int) -> _Re
     try:
         grids = read_grids(path)
     except UnreadableFile as exc:
-        return _ReadResult(sha, fmt, [], ("unreadable-file", f"{path.name}: {exc}", "error"))
+        return _ReadResult(sha, fmt, [], (exc.code, f"{path.name}: {exc}", "error"))
     pending = []
     for grid in grids:
         prof, header = identify(path, grid, profiles)
@@ -280,9 +284,12 @@ def _row_kinds(grid: Grid, header: Header, key_col: int | None) -> tuple[np.ndar
     if key_col is not None:
         key = cells.clean_text(grid.columns[key_col].slice(start), fold=False)
         candidates = np.flatnonzero(cells.to_mask(pc.is_null(key)))
-        if key_col < 3:
-            key_is_total = cells.to_mask(pc.match_substring_regex(key, _TOTALS, ignore_case=True))
-            candidates = np.union1d(candidates, np.flatnonzero(key_is_total))
+        # A totals or note line may sit in the code column itself (合计, 其中：…, 注：…).
+        marker = pc.or_(
+            pc.match_substring_regex(key, _TOTALS, ignore_case=True),
+            pc.match_substring_regex(key, _NOTES),
+        )
+        candidates = np.union1d(candidates, np.flatnonzero(cells.to_mask(marker)))
     else:
         candidates = np.arange(n)
     if candidates.size == 0:

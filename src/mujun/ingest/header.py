@@ -7,6 +7,7 @@ cell (``实缴税金（元）``), else from a title row (``单位：千元``), e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mujun.ingest.profiles import SourceProfile
@@ -15,11 +16,13 @@ from mujun.ingest.units import (
     canonical_unit,
     normalise_header,
     split_header_unit,
+    strip_notes,
     unit_dimension,
     unit_in_title,
 )
 
 SCAN_ROWS = 30
+_COLUMN_NUMBER = re.compile(r"^([甲乙丙丁戊己庚辛壬癸]|\d{1,2})$")
 
 
 @dataclass
@@ -55,11 +58,16 @@ def _fill_merged(upper: list[str], lower: list[str]) -> list[str]:
     return out
 
 
+def _lookup(idx: dict[str, str], text: str) -> str | None:
+    # Exact alias first; then without bracketed notes such as （18位） or （必填）.
+    return idx.get(normalise_header(text)) or idx.get(normalise_header(strip_notes(text)))
+
+
 def _match_cell(profile: SourceProfile, upper: str, lower: str) -> str | None:
     idx = profile.alias_index
     if lower:
-        return idx.get(normalise_header(lower)) or idx.get(normalise_header(upper + lower))
-    return idx.get(normalise_header(upper)) if upper else None
+        return _lookup(idx, lower) or _lookup(idx, upper + lower)
+    return _lookup(idx, upper) if upper else None
 
 
 def _column_names(upper: list[str], lower: list[str] | None) -> list[str]:
@@ -115,12 +123,31 @@ def find_header(grid: Grid, profile: SourceProfile) -> Header | None:
     names = _column_names(_fill_merged(upper, lower) if lower else upper, lower)
     header = Header(top, nrows, fields, names, duplicate_columns=dups)
     header.title_texts = [" ".join(c for c in r if c) for r in rows[:top] if any(r)]
-    _resolve_units(header, profile, upper, lower)
+    # Rows right below the header that only carry units (千元 | 人 | 吨标准煤) or column numbers
+    # (甲 乙 1 2 3 …) belong to the header, not to the data.
+    unit_row: list[str] | None = None
+    for _ in range(2):
+        r = top + header.rows
+        if r >= n:
+            break
+        cells = [c for c in rows[r] if c]
+        if len(cells) >= 2 and all(canonical_unit(c) for c in cells):
+            unit_row = rows[r]
+            header.rows += 1
+        elif len(cells) >= 3 and all(_COLUMN_NUMBER.match(c) for c in cells):
+            header.rows += 1
+        else:
+            break
+    _resolve_units(header, profile, upper, lower, unit_row)
     return header
 
 
 def _resolve_units(
-    header: Header, profile: SourceProfile, upper: list[str], lower: list[str] | None
+    header: Header,
+    profile: SourceProfile,
+    upper: list[str],
+    lower: list[str] | None,
+    unit_row: list[str] | None = None,
 ) -> None:
     filled = _fill_merged(upper, lower) if lower else upper
     title_units = [u for u in (unit_in_title(t) for t in header.title_texts) if u]
@@ -135,6 +162,8 @@ def _resolve_units(
             if raw_unit:
                 found = canonical_unit(raw_unit)
                 break
+        if found is None and unit_row is not None and j < len(unit_row):
+            found = canonical_unit(unit_row[j])
         if found is not None:
             if unit_dimension(found) != dim:
                 header.bad_units[name] = found

@@ -77,6 +77,9 @@ class SourceProfile(BaseModel):
     key: list[str] = Field(min_length=1)
     # conflict-error: rows for the same firm must agree; sum: rows (meters) add up per firm.
     duplicates: Literal["conflict-error", "sum"] = "conflict-error"
+    # For `sum` profiles: the field telling accounts apart (water 用水户号) when it is not part of
+    # the key; rows of one firm without it are separate accounts and add up.
+    account: str | None = None
     # Which register firms must appear in this file: none, every firm, or above-size firms.
     must_report: Literal["none", "all", "above_size"] = "none"
     fields: dict[str, FieldSpec]
@@ -88,7 +91,7 @@ class SourceProfile(BaseModel):
         for name in self.fields:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 raise ValueError(f"field name {name!r} must be lower-case ASCII (a-z, 0-9, _)")
-        for name in [*self.key, *self.match.signature]:
+        for name in [*self.key, *self.match.signature, *([self.account] if self.account else [])]:
             if name not in self.fields:
                 raise ValueError(f"`{name}` is used in key/signature but not defined in fields")
         return self

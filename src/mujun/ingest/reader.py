@@ -38,7 +38,11 @@ class Grid:
 
 
 class UnreadableFile(Exception):
-    """The file cannot be opened or decoded; carries a user-facing reason."""
+    """The file cannot be opened or decoded; carries a user-facing reason and an issue code."""
+
+    def __init__(self, message: str, code: str = "unreadable-file") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def file_sha256(path: Path) -> str:
@@ -99,7 +103,10 @@ def read_csv_grid(path: Path) -> Grid:
     rows; the rest through Arrow's multi-threaded CSV reader. A ragged data row sends the whole
     file down the Python path, so the grid is the same either way.
     """
-    text, encoding = decode_text(path.read_bytes())
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise UnreadableFile("the file is empty / 空文件", "empty-file")
+    text, encoding = decode_text(raw)
     delimiter = _sniff_delimiter(text[:8192])
     pos = 0
     for _ in range(HEAD_RECORDS):
@@ -159,8 +166,12 @@ def _read_tail_fast(tail: str, head: list[list[str]], delimiter: str) -> list[pa
 
 def read_spreadsheet_grids(path: Path) -> list[Grid]:
     """Read every visible sheet of an XLSX/XLS workbook with the Rust calamine reader."""
+    data = path.read_bytes()
+    if not data:
+        raise UnreadableFile("the file is empty (0 bytes) / 空文件", "empty-file")
     try:
-        reader = fastexcel.read_excel(str(path))
+        # From the bytes, so the format is taken from the content: an .xls renamed .xlsx reads.
+        reader = fastexcel.read_excel(data)
     except Exception as exc:  # the reader raises its own error types for corrupt files
         raise UnreadableFile(f"cannot open workbook: {str(exc).splitlines()[0]}") from exc
     grids = []

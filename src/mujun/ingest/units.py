@@ -113,6 +113,14 @@ def split_header_unit(header: str) -> tuple[str, str | None]:
     return header, unit
 
 
+_ANY_PAREN = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
+
+
+def strip_notes(text: str) -> str:
+    """A header without any bracketed note: ``统一社会信用代码（18位）`` → ``统一社会信用代码``."""
+    return _ANY_PAREN.sub("", unicodedata.normalize("NFKC", str(text)))
+
+
 def normalise_header(text: str) -> str:
     """Comparable form of a header cell: NFKC, no whitespace, no unit, upper-case Latin."""
     t = unicodedata.normalize("NFKC", str(text))
@@ -123,7 +131,10 @@ def normalise_header(text: str) -> str:
 
 def unit_in_title(text: str) -> str | None:
     """A unit announced in a title row such as ``单位：元`` or ``金额单位:千元``, or None."""
-    m = _UNIT_LINE.search(unicodedata.normalize("NFKC", text))
-    if not m:
-        return None
-    return canonical_unit(m.group(1))
+    # A title line may hold several "单位：" (填报单位：某局 … 金额单位：元): take the first that
+    # names a unit.
+    for m in _UNIT_LINE.finditer(unicodedata.normalize("NFKC", text)):
+        unit = canonical_unit(m.group(1))
+        if unit is not None:
+            return unit
+    return None

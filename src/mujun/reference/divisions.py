@@ -206,3 +206,12 @@ def division_name(code: str) -> str | None:
         if zone.code == code:
             return zone.name
     return None
+
+
+def division_codes_by_name(year: int) -> dict[str, str]:
+    """County-level names valid in ``year`` → code (names that are not unique are left out)."""
+    seen: dict[str, list[str]] = {}
+    for d in load_divisions():
+        if d.level == "county" and d.valid_in_year(year):
+            seen.setdefault(d.name, []).append(d.code)
+    return {name: codes[0] for name, codes in seen.items() if len(codes) == 1}
