@@ -200,3 +200,17 @@ def test_an_xls_written_by_another_tool_with_unit_headers(store, profiles, tmp_p
     row = store.rows("SELECT cod, so2 FROM facts WHERE uscc = ?", [C[0]])[0]
     assert row == (2.5, pytest.approx(0.0025))  # 2.5 千克 of SO₂ = 0.0025 吨
     assert _issues(store, "排污2023.xls") == []  # zero emissions are legitimate
+
+
+def test_a_second_area_column_in_another_unit_fills_empty_cells(store, profiles, tmp_path):
+    m2 = 10000 / 15
+    lines = ["统一社会信用代码,不动产权证号,土地面积（亩）,土地面积（平方米）"]
+    lines += [f"{C[0]},P1,30,", f"{C[1]},P2,,{20 * m2:.4f}", f"{C[2]},P3,,"]
+    d = _deliver(tmp_path, {"用地2023.csv": "\n".join(lines) + "\n"})
+    ingest_directory(store, d, 2023, profiles)
+    validate_year(store, 2023, profiles)
+    land = dict(store.rows("SELECT uscc, land_own_mu FROM facts WHERE land_own_mu IS NOT NULL"))
+    assert land[C[0]] == 30 and land[C[1]] == pytest.approx(20)
+    assert [(r, c) for r, _col, c in _issues(store, "用地2023.csv") if c == "missing-value"] == [
+        (4, "missing-value")
+    ]

@@ -374,9 +374,22 @@ def _match_rows(
     )
     column = _header_of(info, "uscc")
     all_sugg = reg.suggest_many([r[1] for r in rows], [r[2] for r in rows]) if rows else []
+    # A firm whose register rows conflict is in the register file but cannot be matched.
+    conflicted = {
+        r[0]: r[1]
+        for r in store.rows(
+            "SELECT uscc, string_agg(row_no::VARCHAR, ', ' ORDER BY row_no) FROM cur_register "
+            "WHERE conflict GROUP BY uscc"
+        )
+    }
     for (row_no, uscc, _name), sugg in zip(rows, all_sugg, strict=True):
         text = reg.describe(sugg)
         msg = "credit code is valid but not in the enterprise register / 信用代码不在企业名录中"
+        if uscc in conflicted:
+            msg = (
+                f"the firm's register rows {conflicted[uscc]} conflict (duplicate-key), so it "
+                "cannot be matched until the register is corrected / 名录中该企业存在冲突记录"
+            )
         if text:
             msg += f"; did you mean / 是否为: {text}"
         issues.append(

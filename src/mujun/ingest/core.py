@@ -26,6 +26,7 @@ from mujun.ingest.header import Header, find_header
 from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.reader import SUPPORTED_SUFFIXES, Grid, UnreadableFile, file_sha256, read_grids
 from mujun.ingest.suggest import RegisterIndex
+from mujun.ingest.units import unit_factor
 from mujun.store import Store
 
 # Totals and sub-totals: 合计, 合计（40户）, 全县合计, 其中：出口企业, 小计 …
@@ -182,7 +183,16 @@ def ingest_directory(
     register = _RegisterCache(store, year)
     for source, items in ordered:
         if len(items) > 1:
-            names = ", ".join(i.path.name for i in items)
+            names = ", ".join(
+                f"{i.path.name}[{i.grid.sheet}]" if i.grid.sheet else i.path.name for i in items
+            )
+            # Years in the file names often tell which one is misplaced.
+            stray = [
+                i.path.name
+                for i in items
+                if (y := _YEAR_IN_NAME.findall(i.path.name)) and str(year) not in y
+            ]
+            hint = f"; {', '.join(stray)} is named for another year" if stray else ""
             for item in items:
                 _record_rejected(
                     store,
@@ -190,8 +200,9 @@ def ingest_directory(
                     year,
                     item.sha,
                     "ambiguous-slot",
-                    f"{len(items)} files look like {source} data for {year} ({names}); "
-                    "remove all but one / 同一部门同一年度有多个文件",
+                    f"{len(items)} files or sheets look like {source} data for {year} ({names})"
+                    f"{hint}; keep one file with one data sheet per department and year "
+                    "(merge sheets such as 规上/规下 into one) / 同一部门同一年度有多个文件或工作表",
                     item.fmt,
                     source=source,
                 )
@@ -335,7 +346,26 @@ def _parse(item: _Pending, year: int):
     raw = {f: grid.columns[j].slice(start) for f, j in header.fields.items()}
     for f in header.bad_units:
         raw[f] = pa.nulls(n, pa.string())
-    return kinds, start, parse_block(raw, item.profile, header.units, year)
+    block = parse_block(raw, item.profile, header.units, year)
+    _fill_from_duplicate_columns(item, block, start)
+    return kinds, start, block
+
+
+def _fill_from_duplicate_columns(item: _Pending, block, start: int) -> None:
+    """Fill a quantity's empty cells from a second column with a known unit."""
+    header, prof = item.header, item.profile
+    for name, j in header.duplicate_columns:
+        spec = prof.fields[name]
+        if spec.type not in ("number", "integer") or j not in header.extra_units:
+            continue
+        extra = cells.parse_number(item.grid.columns[j].slice(start))
+        factor = unit_factor(header.extra_units[j], spec.unit)  # type: ignore[arg-type]
+        values = pc.multiply(extra.values, factor) if factor != 1.0 else extra.values
+        filled = cells.to_mask(pc.and_(pc.is_null(block.columns[name]), pc.is_valid(values)))
+        block.columns[name] = pc.coalesce(block.columns[name], values)
+        for prob in block.problems:
+            if prob.field == name and prob.code == "missing-value":
+                prob.rows = prob.rows[~filled[prob.rows]]
 
 
 def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCache) -> FileOutcome:
@@ -558,7 +588,12 @@ def _collect_issues(
         add(
             "duplicate-column",
             "warning",
-            f"a second column also maps to {name}; only the first is read / 重复列",
+            (
+                f"a second column also maps to {name}; it fills the first column's empty cells "
+                f"(unit {header.extra_units[j]}) / 重复列，用于补充空值"
+                if j in header.extra_units
+                else f"a second column also maps to {name}; only the first is read / 重复列"
+            ),
             column=header.names[j],
             field=name,
         )

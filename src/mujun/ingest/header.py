@@ -37,6 +37,7 @@ class Header:
     unit_sources: dict[str, str] = field(default_factory=dict)  # field -> header/title/default
     bad_units: dict[str, str] = field(default_factory=dict)  # field -> unit text of the wrong kind
     duplicate_columns: list[tuple[str, int]] = field(default_factory=list)
+    extra_units: dict[int, str] = field(default_factory=dict)  # duplicate column -> its unit
     title_texts: list[str] = field(default_factory=list)
 
     @property
@@ -151,9 +152,24 @@ def _resolve_units(
 ) -> None:
     filled = _fill_merged(upper, lower) if lower else upper
     title_units = [u for u in (unit_in_title(t) for t in header.title_texts) if u]
-    for name, j in header.fields.items():
+    columns = [(name, j, False) for name, j in header.fields.items()]
+    columns += [(name, j, True) for name, j in header.duplicate_columns]
+    for name, j, dup in columns:
         spec = profile.fields[name]
         if spec.unit is None:
+            continue
+        if dup:
+            # A second column for a quantity (面积（亩） next to 面积（平方米）) fills the first's
+            # empty cells, in its own unit.
+            dim = unit_dimension(spec.unit)
+            unit = None
+            for part in ([lower[j]] if lower else []) + [filled[j]]:
+                _, raw_unit = split_header_unit(part)
+                if raw_unit:
+                    unit = canonical_unit(raw_unit)
+                    break
+            if unit is not None and unit_dimension(unit) == dim:
+                header.extra_units[j] = unit
             continue
         dim = unit_dimension(spec.unit)
         found = None
