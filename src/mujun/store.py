@@ -205,6 +205,64 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "accounts, sessions and the audit log",
+        # Times are naive UTC. sessions.session_id is the SHA-256 of the cookie token, so a copy
+        # of the store does not hand out live sessions. audit_log is append-only by convention
+        # (mujun.auth.audit offers no update or delete) and hash-chained to detect tampering.
+        """
+        CREATE TABLE users (
+            username VARCHAR PRIMARY KEY,
+            display_name VARCHAR,
+            role VARCHAR NOT NULL,
+            scope VARCHAR,
+            department VARCHAR,
+            uscc VARCHAR,
+            password_hash VARCHAR NOT NULL,
+            must_change_password BOOLEAN NOT NULL,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TIMESTAMP,
+            disabled BOOLEAN NOT NULL DEFAULT FALSE,
+            password_changed_at TIMESTAMP,
+            last_login_at TIMESTAMP,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR
+        );
+        CREATE TABLE sessions (
+            session_id VARCHAR PRIMARY KEY,
+            username VARCHAR NOT NULL,
+            csrf_token VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            last_seen TIMESTAMP NOT NULL,
+            expires_at TIMESTAMP NOT NULL,
+            ip VARCHAR,
+            user_agent VARCHAR
+        );
+        CREATE TABLE audit_log (
+            seq BIGINT PRIMARY KEY,
+            logged_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            role VARCHAR,
+            action VARCHAR NOT NULL,
+            object VARCHAR,
+            result VARCHAR NOT NULL,
+            before JSON,
+            after JSON,
+            ip VARCHAR,
+            prev_hash VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL
+        );
+        CREATE TABLE app_secrets (
+            name VARCHAR PRIMARY KEY,
+            value VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
