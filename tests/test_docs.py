@@ -53,5 +53,7 @@ def test_every_command_is_in_the_cli_docs():
         "diff",
         "publish",
         "sheet",
+        "users",
+        "serve",
     ):
         assert f"## `mujun {cmd}" in doc

@@ -64,6 +64,17 @@ def _settings(db: Path | None) -> Settings:
 app.command("uscc")(uscc_command)
 
 
+def _register_web_commands() -> None:
+    from mujun.auth.cli import users_app
+    from mujun.web.cli import serve_command
+
+    app.add_typer(users_app, name="users", help="账户管理 / user accounts")
+    app.command("serve")(friendly(serve_command))
+
+
+_register_web_commands()
+
+
 @app.command("composite")
 @friendly
 def composite(

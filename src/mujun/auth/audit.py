@@ -1,0 +1,206 @@
+"""The append-only, hash-chained audit log.
+
+Every row stores the SHA-256 of its own content and of the row before it (``prev_hash``), so an
+edited row no longer matches its hash and a deleted row breaks the sequence and the chain. This
+module offers no update or delete. A chain can still be rewritten wholesale by someone with write
+access to the file, so :func:`audit_head` gives the latest (seq, hash) to record elsewhere
+(the operator's log, a printout) and :func:`verify_audit_chain` checks against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mujun.store import Store
+
+GENESIS = "0" * 64
+_COLUMNS = (
+    "seq, logged_at, actor, role, action, object, result, before::VARCHAR, after::VARCHAR, ip"
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: a user (with role and address) or an operator at the CLI."""
+
+    name: str
+    role: str | None
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of ``audit_log`` as read back."""
+
+    seq: int
+    logged_at: datetime
+    actor: str
+    role: str | None
+    action: str
+    object: str | None
+    result: str
+    before: Any
+    after: Any
+    ip: str | None
+    prev_hash: str
+    hash: str
+
+
+def to_json(value: Any) -> str | None:
+    """Canonical JSON text for a before/after value (None stays None)."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def entry_hash(row: tuple, prev_hash: str) -> str:
+    """SHA-256 of a row's content (``_COLUMNS`` order, JSON as text) chained to ``prev_hash``."""
+    seq, at, *rest = row
+    payload = [int(seq), at.isoformat(timespec="microseconds"), *rest, prev_hash]
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def append_audit(
+    store: Store,
+    *,
+    at: datetime,
+    actor: str,
+    role: str | None,
+    action: str,
+    object: str | None = None,
+    result: str = "ok",
+    before: Any = None,
+    after: Any = None,
+    ip: str | None = None,
+) -> int:
+    """Append one entry and return its sequence number; call it from the store's one writer."""
+    with store.transaction():
+        last = store.rows("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        seq, prev = (int(last[0][0]) + 1, last[0][1]) if last else (1, GENESIS)
+        row = (seq, at, actor, role, action, object, result, to_json(before), to_json(after), ip)
+        store.execute(
+            "INSERT INTO audit_log (seq, logged_at, actor, role, action, object, result, before, after, "
+            "ip, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [*row, prev, entry_hash(row, prev)],
+        )
+    return seq
+
+
+def record(
+    store: Store,
+    actor: Actor,
+    at: datetime,
+    action: str,
+    object: str | None = None,
+    result: str = "ok",
+    before: Any = None,
+    after: Any = None,
+) -> int:
+    """Append an entry for ``actor`` (shorthand for :func:`append_audit`)."""
+    return append_audit(
+        store,
+        at=at,
+        actor=actor.name,
+        role=actor.role,
+        action=action,
+        object=object,
+        result=result,
+        before=before,
+        after=after,
+        ip=actor.ip,
+    )
+
+
+def audit_head(store: Store) -> tuple[int, str] | None:
+    """The latest (seq, hash), to record outside the store; None while the log is empty."""
+    rows = store.rows("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    return (int(rows[0][0]), rows[0][1]) if rows else None
+
+
+def verify_audit_chain(store: Store, expect_head: tuple[int, str] | None = None) -> list[str]:
+    """Problems in the audit log: edited, deleted or re-ordered rows (empty when intact)."""
+    problems: list[str] = []
+    cur = store.stream(f"SELECT {_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq")
+    expected_seq, prev = 1, GENESIS
+    last: tuple[int, str] | None = None
+    while batch := cur.fetchmany(10_000):
+        for *row, prev_hash, stored in batch:
+            seq = int(row[0])
+            if seq != expected_seq:
+                problems.append(
+                    f"第 {expected_seq}–{seq - 1} 条审计记录缺失（被删除）/ "
+                    f"entries {expected_seq}..{seq - 1} missing (deleted)"
+                )
+            if prev_hash != prev:
+                problems.append(
+                    f"第 {seq} 条的前序哈希与上一条不符 / entry {seq}: chain broken before it"
+                )
+            if entry_hash(tuple(row), prev_hash) != stored:
+                problems.append(f"第 {seq} 条内容被修改 / entry {seq}: content does not match hash")
+            expected_seq, prev, last = seq + 1, stored, (seq, stored)
+    if expect_head is not None:
+        head_seq, head_hash = expect_head
+        if last is None or last[0] < head_seq:
+            problems.append(
+                f"审计日志末尾缺少记录（应至少到第 {head_seq} 条）/ entries missing at the end "
+                f"(expected up to {head_seq})"
+            )
+        elif store.scalar("SELECT hash FROM audit_log WHERE seq = ?", [head_seq]) != head_hash:
+            problems.append(
+                f"第 {head_seq} 条与记录的哈希不符，日志被重写 / entry {head_seq} differs from "
+                "the recorded head: the log was rewritten"
+            )
+    return problems
+
+
+def list_audit(
+    store: Store,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[AuditEntry]]:
+    """Entries matching the filters, newest first, and how many match in all."""
+    cond, params = ["TRUE"], []
+    for sql, value in (
+        ("actor = ?", actor),
+        ("action LIKE ? || '%'", action),
+        ("logged_at >= ?", since),
+        ("logged_at < ?", until),
+    ):
+        if value is not None:
+            cond.append(sql)
+            params.append(value)
+    where = " AND ".join(cond)
+    total = int(store.scalar(f"SELECT count(*) FROM audit_log WHERE {where}", params))
+    rows = store.rows(
+        f"SELECT {_COLUMNS}, prev_hash, hash FROM audit_log WHERE {where} "
+        "ORDER BY seq DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    entries = [
+        AuditEntry(
+            int(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            json.loads(r[7]) if r[7] is not None else None,
+            json.loads(r[8]) if r[8] is not None else None,
+            r[9],
+            r[10],
+            r[11],
+        )
+        for r in rows
+    ]
+    return total, entries

@@ -1,0 +1,90 @@
+"""``create_app(settings)``: the FastAPI application, assembled without import-time state.
+
+Each call opens its own store, so tests (and extra processes) can run apps side by side on
+different DuckDB files. Pages (Jinja2 + htmx) are added on the same app by later routers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.templating import Jinja2Templates
+
+from mujun import __version__
+from mujun.auth.clock import utcnow
+from mujun.auth.keys import stored_secret
+from mujun.web.db import Database
+from mujun.web.errors import TEMPLATES_DIR, install_error_handlers
+from mujun.web.routers import audit, auth, divisions, files, runs, users
+from mujun.web.security import CSRF_COOKIE, SECURITY_HEADERS, Signers, check_csrf, set_cookie
+from mujun.web.settings import WebSettings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    """Build the app on the store named by ``settings.db`` (``clock`` gives naive UTC)."""
+    db = Database(settings.db, threads=settings.duckdb_threads)
+    if settings.cookie_secret is not None:
+        secret = settings.cookie_secret.get_secret_value()
+    else:
+        with db.writer() as w:
+            secret = stored_secret(w, "cookie_secret", clock())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(
+        title="亩均评价平台 Mujun API",
+        version=__version__,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        # FastAPI's bundled docs pages load their scripts from a CDN; the platform works
+        # offline, so interactive docs come later from locally served assets.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.signers = Signers(secret)
+    app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable) -> Response:
+        """Add security headers, keep API answers out of caches, hand out a CSRF token."""
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            # API answers carry confidential figures: never keep them in a cache.
+            response.headers.setdefault("Cache-Control", "no-store")
+        sets_csrf = any(
+            c.startswith(f"{CSRF_COOKIE}=") for c in response.headers.getlist("set-cookie")
+        )
+        if not sets_csrf and not app.state.signers.csrf_valid(request.cookies.get(CSRF_COOKIE)):
+            # Every visitor gets a CSRF token before their first form or login.
+            set_cookie(
+                response,
+                CSRF_COOKIE,
+                app.state.signers.new_csrf(),
+                secure=settings.cookie_secure,
+                http_only=False,
+            )
+        return response
+
+    @app.get(f"{API_PREFIX}/health", tags=["health"])
+    def health() -> dict:
+        """Liveness: answers without a login and without touching confidential data."""
+        return {"ok": True, "version": __version__}
+
+    for module in (auth, runs, divisions, users, audit, files):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,157 @@
+"""Login, logout, the current user, password change and the CSRF token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from mujun.auth.audit import Actor, record
+from mujun.auth.sessions import create_session, end_session
+from mujun.auth.users import (
+    check_login,
+    check_password_change,
+    get_user,
+    password_change_reason,
+    record_login,
+    record_password_change,
+)
+from mujun.web.deps import (
+    DatabaseDep,
+    NowDep,
+    OptionalSessionDep,
+    SessionDep,
+    SettingsDep,
+    client_ip,
+)
+from mujun.web.errors import HttpError, not_logged_in
+from mujun.web.models import CsrfOut, LoginIn, LoginOut, MeOut, OkOut, PasswordIn, UserOut
+from mujun.web.security import (
+    CSRF_COOKIE,
+    Signers,
+    clear_session_cookie,
+    set_cookie,
+    set_session_cookies,
+)
+
+router = APIRouter(tags=["auth 登录与会话"])
+
+
+@router.get("/csrf", response_model=CsrfOut)
+def get_csrf(request: Request, response: Response, settings: SettingsDep) -> CsrfOut:
+    """Hand out a CSRF token (also set as the ``mujun_csrf`` cookie) for scripts and login."""
+    token = request.cookies.get(CSRF_COOKIE)
+    signers: Signers = request.app.state.signers
+    if not signers.csrf_valid(token):
+        token = signers.new_csrf()
+        set_cookie(response, CSRF_COOKIE, token, secure=settings.cookie_secure, http_only=False)
+    return CsrfOut(csrf_token=token)
+
+
+@router.post("/login", response_model=LoginOut)
+def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    db: DatabaseDep,
+    now: NowDep,
+    settings: SettingsDep,
+    current: OptionalSessionDep,
+) -> LoginOut:
+    """Log in: a new session (and CSRF token) on success; 401, or 403 while locked."""
+    ip = client_ip(request)
+    # argon2 runs on a reader, outside the write lock: a burst of logins must not hold up
+    # every other write (audit entries of reads included).
+    with db.reader() as r:
+        check = check_login(r, body.username, body.password, now=now, settings=settings)
+    signers: Signers = request.app.state.signers
+    with db.writer() as w:
+        result = record_login(w, check, now=now, settings=settings, ip=ip)
+        if result.user is not None:
+            if current is not None:
+                end_session(w, current.session_id)  # a login never inherits an older session
+            csrf = signers.new_csrf()
+            token = create_session(
+                w,
+                result.user.username,
+                csrf,
+                now=now,
+                settings=settings,
+                ip=ip,
+                user_agent=request.headers.get("user-agent"),
+            )
+    if result.user is None:
+        if result.reason == "locked":
+            until = f"{result.locked_until:%Y-%m-%d %H:%M} UTC" if result.locked_until else ""
+            raise HttpError(
+                403,
+                f"连续登录失败次数过多，账户已锁定至 {until} / account locked after "
+                f"{settings.lockout_failures} failed logins; try again later or ask the "
+                "security administrator",
+            )
+        if result.reason == "disabled":
+            raise HttpError(403, "账户已停用 / this account is disabled")
+        raise not_logged_in("用户名或口令错误 / wrong username or password")
+    set_session_cookies(response, signers.sign_session(token), csrf, settings.cookie_secure)
+    return LoginOut(
+        user=UserOut.of(result.user),
+        password_change_required=password_change_reason(result.user, now, settings),
+        csrf_token=csrf,
+    )
+
+
+@router.post("/logout", response_model=OkOut)
+def logout(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    db: DatabaseDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> OkOut:
+    """End the session."""
+    with db.writer() as w:
+        end_session(w, session.session_id)
+        record(
+            w,
+            Actor(session.user.username, session.user.role.value, client_ip(request)),
+            now,
+            "logout",
+            f"user:{session.user.username}",
+        )
+    clear_session_cookie(response, settings.cookie_secure)
+    return OkOut(message="已退出 / logged out")
+
+
+@router.get("/me", response_model=MeOut)
+def me(session: SessionDep, now: NowDep, settings: SettingsDep) -> MeOut:
+    """The logged-in user, and whether a password change must come first."""
+    return MeOut(
+        user=UserOut.of(session.user),
+        password_change_required=password_change_reason(session.user, now, settings),
+        csrf_token=session.csrf_token,
+    )
+
+
+@router.post("/password", response_model=OkOut)
+def post_password(
+    body: PasswordIn,
+    request: Request,
+    session: SessionDep,
+    db: DatabaseDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> OkOut:
+    """Change one's own password (allowed while a change is pending); ends other sessions."""
+    actor = Actor(session.user.username, session.user.role.value, client_ip(request))
+    with db.reader() as r:
+        user = get_user(r, session.user.username)
+    if user is None:
+        raise not_logged_in()
+    # Verifying and hashing (argon2) happen outside the write lock.
+    change = check_password_change(user, body.current_password, body.new_password, settings)
+    with db.writer() as w:
+        errors = record_password_change(
+            w, user, change, now=now, actor=actor, keep_session=session.session_id
+        )
+    if errors:
+        raise HttpError(400, *errors)
+    return OkOut(message="口令已修改 / password changed")

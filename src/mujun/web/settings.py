@@ -1,0 +1,27 @@
+"""Settings of the web platform: the store, the listener, cookies, and the security policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from mujun.auth.settings import AuthSettings
+
+
+class WebSettings(AuthSettings):
+    """``mujun serve`` settings; every field can be set by ``MUJUN_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MUJUN_", extra="ignore")
+
+    db: Path = Path("mujun.duckdb")
+    duckdb_threads: int = 2
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # None: a random secret is generated on first start and kept in the store (app_secrets),
+    # so sessions survive restarts without a secret in any file or in the code.
+    cookie_secret: SecretStr | None = None
+    cookie_secure: bool = Field(
+        False, description="仅通过 HTTPS 发送 Cookie / send cookies over HTTPS only"
+    )

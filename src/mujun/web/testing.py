@@ -1,0 +1,43 @@
+"""Helpers for tests of the web platform: a settable clock and CSRF-aware login."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from mujun.web.security import CSRF_COOKIE, CSRF_HEADER
+
+
+class FakeClock:
+    """A clock for ``create_app(clock=...)`` that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2030, 1, 7, 9, 0, 0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move forward by ``timedelta(**delta)``."""
+        self.now += timedelta(**delta)
+
+
+def csrf_headers(client: Any) -> dict[str, str]:
+    """The header that echoes the client's CSRF cookie (fetching one first if needed)."""
+    if CSRF_COOKIE not in client.cookies:
+        client.get("/api/v1/csrf")
+    return {CSRF_HEADER: client.cookies[CSRF_COOKIE]}
+
+
+def login(client: Any, username: str, password: str) -> Any:
+    """POST /api/v1/login with the CSRF header; returns the response."""
+    return client.post(
+        "/api/v1/login",
+        json={"username": username, "password": password},
+        headers=csrf_headers(client),
+    )
+
+
+def post(client: Any, path: str, json: Any = None) -> Any:
+    """A state-changing POST with the CSRF header, as a page's script would send it."""
+    return client.post(path, json=json, headers=csrf_headers(client))
