@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,15 +34,6 @@ INPUT_COLUMNS: dict[str, str] = {
     "water": "用水量 water (立方米)",
     "land_mu": "计亩面积 land counted for the firm (亩), after the land rules",
 }
-EVENTS = (
-    "high-tech",
-    "rd-centre",
-    "safety-accident",
-    "env-penalty",
-    "env-accident",
-    "energy-task-unmet",
-    "exemption-approved",
-)
 EventName = Literal[
     "high-tech",
     "rd-centre",
@@ -51,6 +43,7 @@ EventName = Literal[
     "energy-task-unmet",
     "exemption-approved",
 ]
+EVENTS: tuple[str, ...] = typing.get_args(EventName)
 Size = Literal["above", "below"]
 
 
