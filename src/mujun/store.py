@@ -263,6 +263,105 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        4,
+        "publication, confirmations and objections, overrides, uploads",
+        # Runs stay immutable: a publication, a confirmation or an accepted correction is a row
+        # here, never an edit of results or facts. overrides holds the corrected facts one run
+        # was evaluated with (the original facts are untouched). Evidence files live in the store
+        # (evidence.data) with their SHA-256, so a correction and its proof are one transaction.
+        """
+        CREATE SEQUENCE IF NOT EXISTS publication_id_seq START 1;
+        CREATE SEQUENCE IF NOT EXISTS confirmation_id_seq START 1;
+        CREATE SEQUENCE IF NOT EXISTS evidence_id_seq START 1;
+        CREATE SEQUENCE IF NOT EXISTS upload_id_seq START 1;
+        CREATE TABLE publications (
+            publication_id INTEGER PRIMARY KEY,
+            run_id VARCHAR NOT NULL,
+            region VARCHAR NOT NULL,
+            title VARCHAR NOT NULL,
+            window_start DATE NOT NULL,
+            window_end DATE NOT NULL,
+            basis JSON NOT NULL,
+            contact_phone VARCHAR NOT NULL,
+            procedure VARCHAR NOT NULL,
+            counts JSON NOT NULL,
+            annex_dir VARCHAR,
+            annexes JSON,
+            published_at TIMESTAMP NOT NULL,
+            published_by VARCHAR NOT NULL,
+            finalised_at TIMESTAMP,
+            finalised_by VARCHAR
+        );
+        CREATE TABLE confirmation_rounds (
+            run_id VARCHAR NOT NULL,
+            stage VARCHAR NOT NULL,
+            opened_at TIMESTAMP NOT NULL,
+            opened_by VARCHAR NOT NULL,
+            closes_on DATE,
+            PRIMARY KEY (run_id, stage)
+        );
+        CREATE TABLE evidence (
+            evidence_id INTEGER PRIMARY KEY,
+            filename VARCHAR NOT NULL,
+            content_type VARCHAR NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            data BLOB NOT NULL,
+            uploaded_at TIMESTAMP NOT NULL,
+            uploaded_by VARCHAR NOT NULL
+        );
+        CREATE TABLE confirmations (
+            confirmation_id INTEGER PRIMARY KEY,
+            run_id VARCHAR NOT NULL,
+            year INTEGER NOT NULL,
+            uscc VARCHAR NOT NULL,
+            field VARCHAR NOT NULL,
+            phase VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            original_value DOUBLE,
+            proposed_value DOUBLE,
+            reason VARCHAR,
+            evidence_id INTEGER,
+            filed_at TIMESTAMP NOT NULL,
+            filed_by VARCHAR NOT NULL,
+            accepted_value DOUBLE,
+            note VARCHAR,
+            reviewed_at TIMESTAMP,
+            reviewed_by VARCHAR
+        );
+        CREATE TABLE overrides (
+            run_id VARCHAR NOT NULL,
+            year INTEGER NOT NULL,
+            uscc VARCHAR NOT NULL,
+            field VARCHAR NOT NULL,
+            value DOUBLE,
+            original_value DOUBLE,
+            confirmation_id INTEGER NOT NULL,
+            base_run_id VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, uscc, field)
+        );
+        CREATE TABLE uploads (
+            upload_id INTEGER PRIMARY KEY,
+            year INTEGER NOT NULL,
+            department VARCHAR,
+            filename VARCHAR NOT NULL,
+            size BIGINT,
+            sha256 VARCHAR,
+            status VARCHAR NOT NULL,
+            message VARCHAR,
+            file_ids JSON,
+            report JSON,
+            stored_path VARCHAR,
+            uploaded_at TIMESTAMP NOT NULL,
+            uploaded_by VARCHAR NOT NULL,
+            finished_at TIMESTAMP
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

@@ -6,6 +6,7 @@ no Python loop over firms.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,18 @@ MU_PER_M2 = 15.0 / 10000.0
 STATUS_EVALUATED = "evaluated"
 STATUS_PROVISIONAL = "provisional"
 STATUS_NOT_EVALUATED = "not-evaluated"
+
+# Facts a correction may override (numeric columns of ``Firms``), and the pseudo-field of an
+# approved exemption application, which sets the ``exemption-approved`` event.
+OVERRIDABLE_FACTS = (
+    "tax_paid", "value_added", "revenue", "employees", "energy", "rd", "electricity", "water",
+    "cod", "ammonia", "so2", "nox", "land_own_mu", "land_leased_mu",
+)  # fmt: skip
+EXEMPTION_FIELD = "exemption"
+EXEMPTION_EVENT = "exemption-approved"
+
+# uscc -> {field: value}: corrected facts one evaluation uses instead of the stored ones.
+Overrides = Mapping[str, Mapping[str, float | None]]
 
 
 @dataclass
@@ -63,8 +76,11 @@ def region_filter(region: str | None) -> tuple[str, list]:
     return "e.county_code = ?", [region]
 
 
-def load_firms(store: Store, year: int, region: str | None = None) -> Firms:
-    """Register firms of ``year`` in ``region`` with every fact, sorted by credit code."""
+def load_firms(
+    store: Store, year: int, region: str | None = None, overrides: Overrides | None = None
+) -> Firms:
+    """Register firms of ``year`` in ``region`` with every fact, sorted by credit code; with
+    ``overrides``, the given facts of those firms replace the stored ones (in memory only)."""
     if not store.table_exists("facts"):
         raise InputError(f"no validated data in {store.path}", "run `mujun ingest` first")
     cond, params = region_filter(region)
@@ -88,7 +104,35 @@ def load_firms(store: Store, year: int, region: str | None = None) -> Firms:
     firms = firms_from_table(table, year)
     _load_events(store, firms)
     _load_land(store, firms)
+    if overrides:
+        apply_overrides(firms, overrides)
     return firms
+
+
+def apply_overrides(firms: Firms, overrides: Overrides) -> list[str]:
+    """Replace facts of the named firms in place; return the credit codes not among the firms.
+
+    A value of None clears the fact (missing data); the exemption field sets (truthy) or clears
+    the approved-exemption event.
+    """
+    codes = sorted(overrides)
+    idx = _index_of(firms, codes)
+    absent = [c for c, i in zip(codes, idx, strict=True) if i < 0]
+    for code, i in zip(codes, idx, strict=True):
+        if i < 0:
+            continue
+        for name, value in overrides[code].items():
+            if name == EXEMPTION_FIELD:
+                mask = firms.events.setdefault(EXEMPTION_EVENT, np.zeros(firms.n, dtype=bool))
+                mask[i] = bool(value)
+            elif name in OVERRIDABLE_FACTS:
+                firms.cols[name][i] = np.nan if value is None else float(value)
+            else:
+                raise InputError(
+                    f"cannot override {name!r}",
+                    "overridable: " + ", ".join((*OVERRIDABLE_FACTS, EXEMPTION_FIELD)),
+                )
+    return absent
 
 
 def firms_from_table(table: pa.Table, year: int) -> Firms:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mujun.errors import InputError
-from mujun.evaluation.inputs import Firms, load_firms
+from mujun.evaluation.inputs import Firms, Overrides, load_firms
 from mujun.evaluation.scoring import (
     Scored,
     previous_year_means,
@@ -74,11 +74,13 @@ def evaluate(
     rules_map: dict[str, RuleSet] | None = None,
     region: str | None = None,
     params: dict | None = None,
+    overrides: Overrides | None = None,
 ) -> RunSummary:
-    """Score and classify every register firm of ``year`` (in ``region``) into a new draft run."""
+    """Score and classify every register firm of ``year`` (in ``region``) into a new draft run;
+    ``overrides`` (accepted corrections) replace those firms' facts for this run only."""
     if (rules is None) == (rules_map is None):
         raise InputError("give exactly one of --rules and --rules-map")
-    firms = load_firms(store, year, region)
+    firms = load_firms(store, year, region, overrides)
     assignment = _rules_for_counties(firms["county_code"], rules, rules_map)
     # Group counties by rule set so one engine run covers all counties sharing rules.
     by_hash: dict[str, tuple[RuleSet, list[str]]] = {}

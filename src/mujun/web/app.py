@@ -18,9 +18,21 @@ from mujun.auth.clock import utcnow
 from mujun.auth.keys import stored_secret
 from mujun.web.db import Database
 from mujun.web.errors import TEMPLATES_DIR, install_error_handlers
-from mujun.web.routers import audit, auth, divisions, files, runs, users
+from mujun.web.pages import include_pages
+from mujun.web.routers import (
+    audit,
+    auth,
+    divisions,
+    files,
+    publication,
+    runs,
+    upload,
+    users,
+    workflow,
+)
 from mujun.web.security import CSRF_COOKIE, SECURITY_HEADERS, Signers, check_csrf, set_cookie
 from mujun.web.settings import WebSettings
+from mujun.workflow import WorkflowSettings
 
 API_PREFIX = "/api/v1"
 
@@ -87,4 +99,9 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
 
     for module in (auth, runs, divisions, users, audit, files):
         app.include_router(module.router, prefix=API_PREFIX)
+    # Publication, confirmation and uploads (mujun.workflow); folders next to the store by default.
+    app.state.workflow_settings = WorkflowSettings().folders_for(settings.db)
+    for module in (publication, workflow, upload):
+        app.include_router(module.router, prefix=API_PREFIX)
+    include_pages(app)  # HTML pages, their static files and the npm front-end libraries
     return app

@@ -25,3 +25,8 @@ class WebSettings(AuthSettings):
     cookie_secure: bool = Field(
         False, description="仅通过 HTTPS 发送 Cookie / send cookies over HTTPS only"
     )
+    # A deployment's own licensed county boundaries (GeoJSON keyed by division code) switch the
+    # overview map from the schematic tiles to a choropleth; none ship with the platform.
+    geojson_dir: Path | None = None
+    # node_modules holding ECharts and htmx (installed by `make install`); None: the repository's.
+    vendor_dir: Path | None = None

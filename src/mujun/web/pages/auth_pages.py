@@ -1,0 +1,198 @@
+"""Login, logout and password change as HTML forms (each with its CSRF field)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from mujun.auth.audit import Actor, record
+from mujun.auth.sessions import create_session, end_session
+from mujun.auth.users import (
+    check_login,
+    check_password_change,
+    get_user,
+    password_change_reason,
+    record_login,
+    record_password_change,
+)
+from mujun.web.deps import (
+    AuthSession,
+    DatabaseDep,
+    NowDep,
+    OptionalSessionDep,
+    SettingsDep,
+    client_ip,
+)
+from mujun.web.pages.common import SessionPageDep, render, safe_next
+from mujun.web.pages.i18n import request_lang, translator
+from mujun.web.security import (
+    CSRF_COOKIE,
+    Signers,
+    clear_session_cookie,
+    set_cookie,
+    set_session_cookies,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _login_page(
+    request: Request, settings: SettingsDep, errors: list[str], next_url: str, status: int
+) -> Response:
+    """The login form with a CSRF token the browser holds (a new one if it has none)."""
+    signers: Signers = request.app.state.signers
+    token = request.cookies.get(CSRF_COOKIE)
+    fresh = not signers.csrf_valid(token)
+    if fresh:
+        token = signers.new_csrf()
+    response = render(
+        request,
+        "login.html",
+        {"errors": errors, "next": next_url, "form_csrf": token},
+        status=status,
+    )
+    if fresh:
+        set_cookie(response, CSRF_COOKIE, token, secure=settings.cookie_secure, http_only=False)
+    return response
+
+
+@router.get("/login")
+def login_form(
+    request: Request, settings: SettingsDep, session: OptionalSessionDep, next: str = "/"
+) -> Response:
+    """The login page (a logged-in user goes straight on)."""
+    if session is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    problem = getattr(request.state, "session_problem", None)
+    return _login_page(request, settings, [problem] if problem else [], safe_next(next), 200)
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    db: DatabaseDep,
+    now: NowDep,
+    settings: SettingsDep,
+    current: OptionalSessionDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the credentials; on success a new session and off to ``next``."""
+    t = translator(request_lang(request)[0])
+    target = safe_next(next)
+    if not username or not password:
+        msg = f"{t('username')} / {t('password')}: 必填 / required"
+        return _login_page(request, settings, [msg], target, 400)
+    ip = client_ip(request)
+    with db.reader() as r:
+        check = check_login(r, username, password, now=now, settings=settings)
+    signers: Signers = request.app.state.signers
+    with db.writer() as w:
+        result = record_login(w, check, now=now, settings=settings, ip=ip)
+        if result.user is not None:
+            if current is not None:
+                end_session(w, current.session_id)
+            csrf = signers.new_csrf()
+            token = create_session(
+                w,
+                result.user.username,
+                csrf,
+                now=now,
+                settings=settings,
+                ip=ip,
+                user_agent=request.headers.get("user-agent"),
+            )
+    if result.user is None:
+        if result.reason == "locked":
+            until = f"{result.locked_until:%Y-%m-%d %H:%M} UTC" if result.locked_until else ""
+            msg = f"连续登录失败次数过多，账户已锁定至 {until} / account locked; try again later"
+            return _login_page(request, settings, [msg], target, 403)
+        if result.reason == "disabled":
+            return _login_page(request, settings, ["账户已停用 / account disabled"], target, 403)
+        msg = "用户名或口令错误 / wrong username or password"
+        return _login_page(request, settings, [msg], target, 401)
+    go = "/password" if password_change_reason(result.user, now, settings) else target
+    response = RedirectResponse(go, status_code=303)
+    set_session_cookies(response, signers.sign_session(token), csrf, settings.cookie_secure)
+    return response
+
+
+@router.post("/logout")
+def logout_submit(
+    request: Request, db: DatabaseDep, now: NowDep, settings: SettingsDep, session: SessionPageDep
+) -> Response:
+    """End the session and go back to the login page."""
+    with db.writer() as w:
+        end_session(w, session.session_id)
+        record(
+            w,
+            Actor(session.user.username, session.user.role.value, client_ip(request)),
+            now,
+            "logout",
+            f"user:{session.user.username}",
+        )
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, settings.cookie_secure)
+    return response
+
+
+@router.get("/password")
+def password_form(
+    request: Request, session: SessionPageDep, now: NowDep, settings: SettingsDep
+) -> Response:
+    """The password change form, with the reason when a change is forced."""
+    reason = password_change_reason(session.user, now, settings)
+    return _password_page(request, session, reason, [], 200)
+
+
+def _password_page(
+    request: Request, session: AuthSession, reason: str | None, errors: list[str], status: int
+) -> Response:
+    """The password form with the reason for a forced change and any problems."""
+    return render(
+        request,
+        "password.html",
+        {
+            "reason": reason,
+            "errors": errors,
+            "username": session.user.username,
+            "form_csrf": session.csrf_token,
+        },
+        status=status,
+    )
+
+
+@router.post("/password")
+def password_submit(
+    request: Request,
+    db: DatabaseDep,
+    now: NowDep,
+    settings: SettingsDep,
+    session: SessionPageDep,
+    current_password: Annotated[str, Form(max_length=1000)] = "",
+    new_password: Annotated[str, Form(max_length=1000)] = "",
+    confirm_password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Change one's own password (the policy's problems are listed on the form)."""
+    t = translator(request_lang(request)[0])
+    reason = password_change_reason(session.user, now, settings)
+    if not session.csrf_bound:
+        return _password_page(request, session, reason, ["CSRF 令牌与会话不符，请刷新页面"], 403)
+    if new_password != confirm_password:
+        return _password_page(request, session, reason, [t("passwords_differ")], 400)
+    with db.reader() as r:
+        user = get_user(r, session.user.username)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    actor = Actor(user.username, user.role.value, client_ip(request))
+    change = check_password_change(user, current_password, new_password, settings)
+    with db.writer() as w:
+        errors = record_password_change(
+            w, user, change, now=now, actor=actor, keep_session=session.session_id
+        )
+    if errors:
+        return _password_page(request, session, reason, errors, 400)
+    return RedirectResponse("/", status_code=303)

@@ -1,0 +1,225 @@
+"""What every page shares: the logged-in viewer, the page language, the year and run, the
+region in view, the region tree, rendering, and the audit of confidential reads.
+
+Scope decisions come from ``mujun.auth.scope`` (the same rules as the JSON API): a page never
+reads a row outside the viewer's scope, and a region outside it answers 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, Request, Response
+from fastapi.templating import Jinja2Templates
+
+from mujun.auth.audit import Actor, record
+from mujun.auth.roles import PROVINCE_CODE, RESULT_READERS, ROLE_NAMES, Role
+from mujun.auth.scope import DataScope, covers, data_scope, region_tree
+from mujun.auth.users import User, password_change_reason
+from mujun.reference.divisions import division_name
+from mujun.store import Store
+from mujun.web.db import Database
+from mujun.web.deps import AuthSession, OptionalSessionDep, client_ip
+from mujun.web.errors import forbidden
+from mujun.web.pages.i18n import LANG_COOKIE, class_label, request_lang, translator
+from mujun.web.queries import RunRow, visible_runs
+from mujun.web.security import CSRF_COOKIE
+
+
+class LoginRequired(Exception):
+    """No live session: the page sends the browser to ``/login`` (and back afterwards)."""
+
+    def __init__(self, next_url: str, problem: str | None = None) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+        self.problem = problem
+
+
+class PasswordChangeRequired(Exception):
+    """A password change is pending: every page but the change form sends the browser there."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user of a page, with the CSRF token of the session and the data scope."""
+
+    user: User
+    csrf_token: str
+    scope: DataScope
+
+    @property
+    def reads_results(self) -> bool:
+        """Whether the role reads evaluation results at all."""
+        return self.user.role in RESULT_READERS
+
+    @property
+    def root(self) -> str | None:
+        """The top of the viewer's region tree (None for roles without a region)."""
+        return self.user.region
+
+    def actor(self, request: Request) -> Actor:
+        """The viewer as the actor of audit entries."""
+        return Actor(self.user.username, self.user.role.value, client_ip(request))
+
+
+def _local_path(request: Request) -> str:
+    """The requested path and query, as a safe ``next`` target after logging in."""
+    url = request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    return url
+
+
+def page_session(request: Request, session: OptionalSessionDep) -> AuthSession:
+    """The live session of a page request; without one, off to the login page."""
+    if session is None:
+        raise LoginRequired(_local_path(request), getattr(request.state, "session_problem", None))
+    return session
+
+
+def page_viewer(request: Request, session: Annotated[AuthSession, Depends(page_session)]) -> Viewer:
+    """The viewer of a page, once no password change is pending."""
+    now = request.app.state.clock()
+    if password_change_reason(session.user, now, request.app.state.settings):
+        raise PasswordChangeRequired()
+    return Viewer(session.user, session.csrf_token, data_scope(session.user))
+
+
+ViewerDep = Annotated[Viewer, Depends(page_viewer)]
+SessionPageDep = Annotated[AuthSession, Depends(page_session)]
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after logging in (anything else goes home)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def login_url(next_url: str) -> str:
+    """The login page, coming back to ``next_url`` afterwards."""
+    return "/login" if next_url == "/" else f"/login?next={quote(next_url, safe='/')}"
+
+
+# -- years, runs, regions ----------------------------------------------------------------------
+
+
+def runs_by_year(store: Store, scope: DataScope) -> dict[int, RunRow]:
+    """The newest evaluation run of each year that the viewer may see."""
+    out: dict[int, RunRow] = {}
+    for run, firms in visible_runs(store, scope):
+        if run.kind == "evaluation" and run.year is not None and firms > 0:
+            out.setdefault(run.year, run)
+    return out
+
+
+@dataclass
+class YearChoice:
+    """The years with visible runs, the selected year and its run (None when there is none)."""
+
+    years: list[int]
+    year: int | None
+    run: RunRow | None
+    runs: dict[int, RunRow] = field(default_factory=dict)
+
+
+def choose_year(request: Request, store: Store, scope: DataScope) -> YearChoice:
+    """The year asked for (``?year=``) among those with runs, else the latest one."""
+    runs = runs_by_year(store, scope)
+    years = sorted(runs, reverse=True)
+    asked = request.query_params.get("year", "")
+    year = int(asked) if asked.isdigit() and int(asked) in runs else (years[0] if years else None)
+    return YearChoice(years, year, runs.get(year) if year is not None else None, runs)
+
+
+def region_in_view(request: Request, viewer: Viewer) -> str | None:
+    """The region asked for (``?region=``) if within the scope (403 outside it), else the
+    viewer's own region."""
+    asked = request.query_params.get("region") or ""
+    root = viewer.root
+    if not asked:
+        return root
+    if not (len(asked) == 6 and asked.isdigit()) or root is None or not covers(root, asked):
+        raise forbidden(f"地区 {asked} 不在您的权限范围内 / region outside your scope")
+    return asked
+
+
+def region_label(code: str | None) -> str:
+    """A region's name (or its code when unknown)."""
+    if not code:
+        return ""
+    return division_name(code) or code
+
+
+def tree_for(viewer: Viewer, year: int | None) -> dict | None:
+    """The viewer's region tree as at the end of ``year`` (None for roles without a region)."""
+    if viewer.root is None:
+        return None
+    return region_tree(viewer.root, date(year, 12, 31) if year else None)
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def query_url(path: str, params: dict[str, Any], **changes: Any) -> str:
+    """``path`` with ``params`` updated by ``changes`` (None or "" drops a parameter)."""
+    merged = {**params, **changes}
+    kept = {k: v for k, v in merged.items() if v is not None and v != ""}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    viewer: Viewer | None = None,
+    status: int = 200,
+) -> Response:
+    """A page from the templates, in the viewer's language, with the shared chrome."""
+    lang, chosen = request_lang(request)
+    templates: Jinja2Templates = request.app.state.page_templates
+    user = viewer.user if viewer else None
+    base = {
+        "t": translator(lang),
+        "lang": lang,
+        "class_label": lambda k: class_label(k, lang),
+        "viewer": viewer,
+        "user": user,
+        "role_name": ROLE_NAMES[user.role] if user else "",
+        "role_value": user.role.value if user else "",
+        "csrf_token": viewer.csrf_token if viewer else request.cookies.get(CSRF_COOKIE, ""),
+        "vendor": request.app.state.vendor_assets,
+        "path": request.url.path,
+        "is_htmx": request.headers.get("HX-Request") == "true",
+        "region_label": region_label,
+        "query_url": query_url,
+        "province": PROVINCE_CODE,
+        "is_enterprise": user is not None and user.role == Role.ENTERPRISE,
+    }
+    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    if chosen:
+        response.set_cookie(LANG_COOKIE, lang, path="/", samesite="lax", max_age=365 * 86400)
+    return response
+
+
+def audit_read(request: Request, viewer: Viewer, action: str, obj: str, result: str = "ok") -> None:
+    """Record a read or export of confidential data by the viewer."""
+    db: Database = request.app.state.db
+    with db.writer() as w:
+        record(w, viewer.actor(request), request.app.state.clock(), action, obj, result)
+
+
+def require_official(viewer: Viewer) -> None:
+    """403 for roles that do not read lists of firms (enterprises see their own portrait)."""
+    if not viewer.reads_results or viewer.user.role == Role.ENTERPRISE:
+        raise forbidden("您的角色无权查看企业名单 / your role may not read lists of firms")
+
+
+def require_result_reader(viewer: Viewer) -> None:
+    """403 for roles that do not read evaluation results."""
+    if not viewer.reads_results:
+        raise forbidden("您的角色无权查看评价结果 / your role may not read evaluation results")
