@@ -7,7 +7,7 @@ DEMO ?= demo
 DEMO_YEARS ?= 2021-2023
 DEMO_N ?= 112879
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench clean browser-deps demo-users
 
 $(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline)
+# with a CJK font so Chinese renders; installed when missing (needs root, as on CI).
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
+	fc-list :lang=zh | grep -q . || (apt-get update && apt-get install -y fonts-noto-cjk)
+
 # pytest exits 5 when it collects no tests; make treats that as a failure like any other.
-test: lint
+test: lint browser-deps
 	$(VENV)/bin/pytest -n 2 -q
 
 demo: install
@@ -40,10 +46,18 @@ demo: install
 		$(VENV)/bin/mujun evaluate --year $$(basename $$dir) --rules rules/zhejiang-default.yaml \
 			--db $(DEMO)/mujun.duckdb || exit $$?; \
 	done
+	$(MAKE) demo-users
+	# Foreground server (one writer); Ctrl-C stops it.
+	$(VENV)/bin/mujun serve --db $(DEMO)/mujun.duckdb --host 127.0.0.1 --port 8000
+
+# One account per role with fixed demo passwords (no forced change); re-running reuses them.
+demo-users: install
+	$(PY) -m mujun.web.demo --db $(DEMO)/mujun.duckdb --url http://127.0.0.1:8000
 
 bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/evaluate.py
+	$(PY) bench/web.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .ruff_cache .hypothesis

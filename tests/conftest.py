@@ -72,3 +72,7 @@ def small_province(tmp_path_factory):
         res = run_mujun("ingest", str(out / str(year)), "--year", str(year), "--db", str(db))
         assert res.returncode == 0, res.stderr
     return out, db
+
+
+# Browser-test fixtures (live_server, browser, page): a real server and headless Chromium.
+pytest_plugins = ["tests.browser"]

@@ -3,6 +3,8 @@ draft / published run. Out-of-scope requests get 403 or 404 and never data."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -354,3 +356,277 @@ def test_no_administrator_can_read_scores(world):
             res = client.get(path)
             assert res.status_code == 403
             assert "rows" not in res.json() and "result" not in res.json()
+
+
+# -- workflow endpoints and pages ---------------------------------------------------------------
+
+# Workflow reads (publication, confirmations, objections, uploads, diff) and every page route.
+# Values: the status each role gets; ``ANALYSTS`` and friends below keep the table short.
+WORKFLOW_REQUESTS = {
+    "diff-published-county-draft": "/api/v1/runs/{published}/diff/{county_draft}",
+    "diff-draft-published": "/api/v1/runs/{draft}/diff/{published}",
+    "publication-published": "/api/v1/runs/{published}/publication",
+    "publication-draft": "/api/v1/runs/{draft}/publication",
+    "publications": "/api/v1/publications",
+    "annex-draft": "/api/v1/runs/{draft}/publication/annexes/x.xlsx",
+    "confirmations": "/api/v1/confirmations",
+    "confirmations-draft": "/api/v1/confirmations?run={draft}",
+    "objections-published": "/api/v1/objections?run={published}",
+    "objections-draft": "/api/v1/objections?run={draft}",
+    "objection-1": "/api/v1/objections/1",
+    "evidence-1": "/api/v1/objections/1/evidence",
+    "uploads": "/api/v1/uploads",
+    "upload-1": "/api/v1/uploads/1",
+}
+PAGE_REQUESTS = {
+    "page-overview": "/",
+    "page-overview-own-county": "/?region={k1}",
+    "page-overview-other-city": "/?region={c2}",
+    "page-overview-xlsx": "/overview.xlsx",
+    "page-rankings": "/rankings",
+    "page-rankings-other-city": "/rankings?region={c2}",
+    "page-rankings-xlsx": "/rankings.xlsx",
+    "page-firm-e1": "/firm/{e1}",
+    "page-firm-e2": "/firm/{e2}",
+    "page-firm-e3": "/firm/{e3}",
+    "page-sheet-e1": "/firm/{e1}/sheet.xlsx?run={published}",
+    "page-sheet-e1-draft": "/firm/{e1}/sheet.xlsx?run={draft}",
+    "page-quality": "/quality",
+    "page-quality-xlsx": "/quality.xlsx",
+}
+OFFICIALS = ("prov", "city", "county", "county2")
+ADMINS = ("sysadmin", "secadmin", "auditor")
+ENTERPRISES = ("ent", "ent2")
+
+
+def _expected_workflow(user: str) -> dict[str, int | tuple[int, ...]]:
+    """What each role gets from the workflow reads (no publication or filing exists yet, so a
+    visible one answers 404 as well: what matters is that nothing is ever 200 out of scope)."""
+    if user in ADMINS:
+        return dict.fromkeys(WORKFLOW_REQUESTS, 403)
+    if user == "uploader":
+        return dict.fromkeys(WORKFLOW_REQUESTS, 403) | {"uploads": 200, "upload-1": 404}
+    official = user in OFFICIALS
+    sees_draft = user == "prov"
+    sees_county_draft = user in ("prov", "city", "county")
+    out: dict[str, int | tuple[int, ...]] = {
+        "diff-published-county-draft": 200 if sees_county_draft else 404,
+        "diff-draft-published": 200 if sees_draft else 404,
+        "publication-published": 404,  # visible, but never published through the workflow
+        "publication-draft": 404,
+        "publications": 200,
+        "annex-draft": 404,
+        "confirmations": 403 if official else 200,
+        "confirmations-draft": 403 if official else 404,
+        "objections-published": 200 if official else 403,
+        "objections-draft": (200 if sees_draft else 404) if official else 403,
+        "objection-1": 404 if official else 403,
+        "evidence-1": 404,
+        "uploads": 200 if official else 403,
+        "upload-1": 404 if official else 403,
+    }
+    return out
+
+
+def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
+    """What each role gets from the pages (303: sent to its own page)."""
+    firm_scope = {
+        "prov": {"e1", "e2", "e3"},
+        "city": {"e1", "e2"},
+        "county": {"e1"},
+        "county2": {"e2"},
+        "ent": {"e1"},
+        "ent2": {"e2"},
+    }.get(user, set())
+    if user in OFFICIALS:
+        return {
+            "page-overview": 200,
+            "page-overview-own-county": 200 if user != "county2" else 403,
+            "page-overview-other-city": 200 if user == "prov" else 403,
+            "page-overview-xlsx": 200,
+            "page-rankings": 200,
+            "page-rankings-other-city": 200 if user == "prov" else 403,
+            "page-rankings-xlsx": 200,
+            **{f"page-firm-{e}": 200 if e in firm_scope else 404 for e in ("e1", "e2", "e3")},
+            "page-sheet-e1": 200 if "e1" in firm_scope else 404,
+            "page-sheet-e1-draft": 200 if user == "prov" else 404,
+            "page-quality": 200,
+            "page-quality-xlsx": 200,
+        }
+    if user in ENTERPRISES:
+        return dict.fromkeys(PAGE_REQUESTS, 403) | {
+            "page-overview": 303,
+            "page-overview-own-county": 303,
+            "page-overview-other-city": 303,
+            **{f"page-firm-{e}": 200 if e in firm_scope else 404 for e in ("e1", "e2", "e3")},
+            "page-sheet-e1": 200 if "e1" in firm_scope else 404,
+            "page-sheet-e1-draft": 404,
+        }
+    # Administrators see the chrome of the overview and no data; an uploader goes to /quality.
+    overview = 303 if user == "uploader" else 200
+    quality = 200 if user == "uploader" else 403
+    return dict.fromkeys(PAGE_REQUESTS, 403) | {
+        "page-overview": overview,
+        "page-overview-own-county": overview,
+        "page-overview-other-city": overview,
+        "page-quality": quality,
+        "page-quality-xlsx": quality,
+    }
+
+
+def _allowed_firms(world: dict, user: str) -> set[str]:
+    """Credit codes the user may see (its scope's firms in the runs it sees)."""
+    scope = world["scopes"][user]
+    with world["app"].state.db.reader() as r:
+        if user == "prov":
+            return {u for (u,) in r.rows("SELECT DISTINCT uscc FROM results")}
+        if "uscc" in scope:
+            return {scope["uscc"]}
+        if "scope" in scope:
+            col = "city_code" if scope["scope"].endswith("00") else "county_code"
+            return {
+                u
+                for (u,) in r.rows(
+                    f"SELECT DISTINCT uscc FROM results WHERE {col} = ?", [scope["scope"]]
+                )
+            }
+    return set()
+
+
+def _firms_in(world: dict, res) -> set[str]:
+    """Credit codes of evaluated firms that an answer (JSON, HTML or a workbook) shows."""
+    import io
+    import re
+
+    from python_calamine import CalamineWorkbook
+
+    if "spreadsheetml" in res.headers.get("content-type", ""):
+        book = CalamineWorkbook.from_filelike(io.BytesIO(res.content))
+        text = " ".join(
+            str(cell)
+            for name in book.sheet_names
+            for row in book.get_sheet_by_name(name).to_python()
+            for cell in row
+        )
+    else:
+        text = res.text
+    with world["app"].state.db.reader() as r:
+        known = {u for (u,) in r.rows("SELECT DISTINCT uscc FROM results")}
+    return set(re.findall(r"[0-9A-Z]{18}", text)) & known
+
+
+def test_the_matrix_covers_every_api_endpoint_and_page(world):
+    paths = world["app"].openapi()["paths"]
+    gets = {path for path, ops in paths.items() if "get" in ops}
+    templates = {t.split("?")[0] for t in (*REQUESTS.values(), *WORKFLOW_REQUESTS.values())}
+    covered = {
+        p
+        for p in gets
+        if any(
+            re.fullmatch(
+                re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)), t.replace("{", "").replace("}", "")
+            )
+            for t in templates
+        )
+    }
+    assert gets - covered - {"/api/v1/health", "/api/v1/csrf", "/api/v1/me"} == set()
+    pages = {t.split("?")[0] for t in PAGE_REQUESTS.values()}
+    for route in ("/", "/overview.xlsx", "/rankings", "/rankings.xlsx", "/quality"):
+        assert route in pages
+    assert {"/firm/{e1}", "/firm/{e1}/sheet.xlsx", "/quality.xlsx"} <= pages
+
+
+@pytest.mark.parametrize("user", list(EXPECTED))
+def test_workflow_reads_and_pages_give_each_role_only_its_scope(world, user):
+    client = world["clients"][user]
+    allowed = _allowed_firms(world, user)
+    want = _expected_workflow(user) | _expected_pages(user)
+    wrong, leaked = [], []
+    for name, template in (WORKFLOW_REQUESTS | PAGE_REQUESTS).items():
+        res = client.get(_fill(world, template), follow_redirects=False)
+        expected = want[name]
+        if res.status_code not in (expected if isinstance(expected, tuple) else (expected,)):
+            wrong.append((name, expected, res.status_code, res.text[:120]))
+        if res.status_code >= 400:
+            body = res.json()
+            if set(body) != {"ok", "error", "errors", "status"}:
+                leaked.append((name, sorted(body)))
+        elif res.status_code == 200:
+            leaked += [(name, u) for u in sorted(_firms_in(world, res) - allowed)]
+    assert [w[:3] for w in wrong] == []
+    assert leaked == []
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+PUBLISH = {
+    "basis": [{"title": "亩均评价办法", "doc_no": "浙经信〔2030〕1号"}],
+    "contact_phone": "0571-1234567",
+}
+WRITE_REQUESTS = {
+    "publish-draft": ("/api/v1/runs/{draft}/publish", PUBLISH),
+    "publish-county-draft": ("/api/v1/runs/{county_draft}/publish", PUBLISH),
+    "open-land-draft": ("/api/v1/runs/{draft}/confirmation/land", {}),
+    "open-land-county-draft": ("/api/v1/runs/{county_draft}/confirmation/land", {}),
+    "finalise-published": ("/api/v1/runs/{published}/finalise", None),
+    "rerun-draft": ("/api/v1/runs/{draft}/rerun", None),
+    "confirm-published": ("/api/v1/confirmations/{published}/tax_paid/confirm", None),
+    "confirm-draft": ("/api/v1/confirmations/{draft}/tax_paid/confirm", None),
+    "accept-1": ("/api/v1/objections/1/accept", {"note": "ok"}),
+}
+ANALYST_WRITES = {"publish", "open", "finalise", "rerun", "accept"}
+
+
+def _refused_writes(user: str) -> set[str]:
+    """Writes the user must be refused (403 or 404): wrong role, or a run outside its region."""
+    if user in ADMINS or user == "uploader":
+        return set(WRITE_REQUESTS)
+    if user in ENTERPRISES:
+        # Its own firm in the published run may be confirmed; drafts are never its business.
+        return {n for n in WRITE_REQUESTS if n.split("-")[0] in ANALYST_WRITES} | {"confirm-draft"}
+    refused = {n for n in WRITE_REQUESTS if n.startswith("confirm-")}
+    if user != "prov":
+        refused |= {"publish-draft", "open-land-draft", "rerun-draft", "finalise-published"}
+    if user == "county2":
+        refused |= {"publish-county-draft", "open-land-county-draft"}
+    return refused
+
+
+@pytest.fixture
+def scratch(world, tmp_path):
+    """A client factory on a second app over a throwaway copy of the store (one per test, so
+    one role's writes never change what another role may do)."""
+    import shutil
+
+    db = tmp_path / "copy.duckdb"
+    with world["app"].state.db.writer() as w:
+        w.execute("CHECKPOINT")
+    shutil.copy(world["app"].state.settings.db, db)
+    app = create_app(WebSettings(db=db, **FAST_HASH), clock=FakeClock())
+
+    def client_for(name: str) -> TestClient:
+        client = TestClient(app)
+        assert login(client, name, PASSWORD).status_code == 200
+        return client
+
+    yield client_for
+    app.state.db.close()
+
+
+@pytest.mark.parametrize("user", list(EXPECTED))
+def test_writes_outside_role_or_region_are_refused_and_the_rest_never_fail(world, scratch, user):
+    refused = _refused_writes(user)
+    client = scratch(user)
+    wrong = []
+    for name, (template, body) in WRITE_REQUESTS.items():
+        res = post(client, _fill(world, template), body)
+        if res.status_code >= 500:
+            wrong.append((name, res.status_code))
+        elif name in refused:
+            if res.status_code not in (403, 404):
+                wrong.append((name, "403/404", res.status_code))
+            elif set(res.json()) != {"ok", "error", "errors", "status"}:
+                wrong.append((name, sorted(res.json())))
+        elif res.status_code in (401, 403):
+            wrong.append((name, "allowed", res.status_code, res.json()["error"][:80]))
+    assert wrong == []

@@ -113,3 +113,58 @@ def create_demo_users(
             must_change_password=False,
         )
     return wanted
+
+
+def publish_demo_run(store: Store, run_id: str, annex_root: Path) -> dict:
+    """Publish ``run_id`` with a demo notice (window opening today), so analysts and the
+    enterprise see it; a run that is no longer a draft is left as it is."""
+    from mujun.workflow.publication import BasisDocument, PublicationSpec, publish_run
+    from mujun.workflow.runs import get_run
+
+    if get_run(store, run_id).status != "draft":
+        return {}
+    spec = PublicationSpec(
+        basis=[BasisDocument("演示：亩均效益综合评价实施办法", "演示〔2030〕1号")],
+        contact_phone="0571-00000000",
+        title="演示公示",
+    )
+    return publish_run(
+        store, run_id, spec, actor=Actor("demo", "cli"), now=utcnow(), annex_root=annex_root
+    )
+
+
+def format_demo_accounts(accounts: list[DemoAccount], url: str | None = None) -> str:
+    """The demo accounts as a plain table (role, username, password, scope), for ``make demo``."""
+    lines = [f"{'role':<22} {'username':<22} {'password':<18} scope"]
+    for a in accounts:
+        scope = a.scope or a.department or a.uscc or ""
+        lines.append(f"{a.role.value:<22} {a.username:<22} {a.password:<18} {scope}")
+    if url:
+        lines.append(f"open {url} and log in with any of them (no password change is forced)")
+    return "\n".join(lines)
+
+
+DEMO_PASSWORD = "Mujun-demo-2030"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m mujun.web.demo --db STORE``: create (or reuse) the demo accounts and print them.
+
+    Used by ``make demo``; publishes nothing, so the county and city analysts and the enterprise
+    see data only once a run is published (the province administrator sees drafts too).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description="create one demo account per role")
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--password", default=DEMO_PASSWORD)
+    parser.add_argument("--url", default=None)
+    args = parser.parse_args(argv)
+    with open_store(args.db) as store:
+        accounts = create_demo_users(store, args.password)
+    print("Demo accounts (fixed demo passwords, no forced change; for a demo only):")
+    print(format_demo_accounts(accounts, args.url))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 
 from mujun.auth.roles import ROLE_NAMES
@@ -289,3 +290,149 @@ class IssuesPage(BaseModel):
     page: int
     page_size: int
     issues: list[IssueRow]
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of the API (every 4xx and 5xx)."""
+
+    ok: bool = Field(False, description="always false")
+    error: str = Field(description="every message joined with '; ' (Chinese first)")
+    errors: list[str] = Field(description="the messages one by one")
+    status: int = Field(description="the HTTP status again")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting the error shape for ``statuses``."""
+    return {s: {"model": ErrorOut, "description": _ERROR_TEXT.get(s, "error")} for s in statuses}
+
+
+_ERROR_TEXT = {
+    400: "invalid request or refused input",
+    401: "not logged in, or the session ended",
+    403: "role or scope forbids it, CSRF token missing or wrong, or a password change is due",
+    404: "unknown, or outside your scope",
+    409: "not allowed in the current state",
+    413: "file too large",
+    415: "file of the wrong type",
+    422: "parameters or body do not match the schema",
+}
+# Every router documents these; workflow routers add 409/413/415.
+COMMON_ERRORS = error_responses(400, 401, 403, 404, 422)
+WORKFLOW_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 422)
+
+
+def plain(data: Any) -> Any:
+    """Workflow rows as JSON values (dates as ISO text, decimals as numbers), exactly as the
+    API answered before it had typed models: the typed envelope then passes them unchanged."""
+    return jsonable_encoder(data)
+
+
+# -- workflow output (the rows come from ``mujun.workflow``; their columns are documented
+# in docs/web.md, the envelopes are typed here) --------------------------------------------
+
+Row = dict[str, Any]
+
+
+class DiffOut(BaseModel):
+    """Firms whose class differs between two runs (or that were corrected in one), with why."""
+
+    run_a: str
+    run_b: str
+    total: int
+    rows: list[Row] = Field(description="uscc, name, classes, totals and `why` per firm")
+
+
+class PublicationActionOut(BaseModel):
+    """A publication notice after publishing or finalising."""
+
+    ok: bool = True
+    publication: Row = Field(description="the notice: window, basis, contact, counts by class")
+
+
+class PublicationOut(BaseModel):
+    """A run's newest publication notice."""
+
+    publication: Row = Field(description="the notice, with `window_open`")
+
+
+class PublicationsOut(BaseModel):
+    """Every notice of the runs you see, newest first."""
+
+    total: int
+    publications: list[Row]
+
+
+class RoundOut(BaseModel):
+    """A confirmation round just opened."""
+
+    ok: bool = True
+    round: Row
+
+
+class SheetsOut(BaseModel):
+    """An enterprise's sheets: every figure with unit, source, period and state."""
+
+    uscc: str
+    today: date
+    sheets: list[Row]
+
+
+class FilingOut(BaseModel):
+    """An enterprise's answer (confirmation or objection) just filed."""
+
+    ok: bool = True
+    filing: Row
+
+
+class ObjectionsOut(BaseModel):
+    """Objections to a run from firms in your region."""
+
+    run_id: str
+    total: int
+    objections: list[Row]
+
+
+class ObjectionOut(BaseModel):
+    """One objection."""
+
+    objection: Row
+
+
+class ReviewOut(BaseModel):
+    """An objection after the analyst's decision."""
+
+    ok: bool = True
+    objection: Row
+
+
+class RerunOut(BaseModel):
+    """The new draft run evaluated with the accepted corrections."""
+
+    ok: bool = True
+    run_id: str
+    base_run: str
+    corrections: list[Row] = Field(description="the corrections applied, one per firm and field")
+
+
+class UploadDoneOut(BaseModel):
+    """An upload ingested and validated, with its report."""
+
+    ok: bool = True
+    upload_id: int
+    status: str
+    report: Row = Field(description="outcome per file, issue counts per department and code")
+
+
+class UploadsOut(BaseModel):
+    """Recent uploads you may see."""
+
+    uploads: list[Row]
+
+
+class UploadOut(BaseModel):
+    """One upload's status and report."""
+
+    upload: Row

@@ -16,7 +16,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from mujun.web.errors import TEMPLATES_DIR
-from mujun.web.pages import auth_pages, firm, overview, quality, rankings
+from mujun.web.pages import (
+    auth_pages,
+    confirm,
+    firm,
+    objections,
+    overview,
+    quality,
+    rankings,
+    runs,
+    upload,
+)
 from mujun.web.pages.common import LoginRequired, PasswordChangeRequired, login_url
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -72,7 +82,17 @@ def include_pages(app: FastAPI) -> None:
     app.state.page_templates = templates
     app.state.vendor_assets = mount_vendor(app, find_node_modules(app.state.settings.vendor_dir))
     app.mount("/assets/app", StaticFiles(directory=STATIC_DIR), name="app-static")
-    for module in (auth_pages, overview, rankings, firm, quality):
+    for module in (
+        auth_pages,
+        overview,
+        rankings,
+        firm,
+        quality,
+        runs,
+        objections,
+        confirm,
+        upload,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -6,6 +6,7 @@ averages of firms' ratios, as the bureaus publish them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from mujun.auth.scope import DataScope, region_condition, scope_condition
 from mujun.auth.users import User
 from mujun.reference.divisions import division_name
 from mujun.store import Store
+from mujun.web.queries import visible_runs
 
 CLASSES = ("A", "B", "C", "D")
 
@@ -21,14 +23,55 @@ CLASSES = ("A", "B", "C", "D")
 _PER_MU_FIRMS = "r.status = 'evaluated' AND r.size = 'above' AND r.land_mu > 0"
 
 
+def evaluation_runs_by_year(store: Store, scope: DataScope) -> dict[int, list[str]]:
+    """Every evaluation run of each year that the viewer may see and that has firms in its
+    scope, newest first (published runs for enterprises; drafts too for officials who see them)."""
+    out: dict[int, list[str]] = {}
+    for run, firms in visible_runs(store, scope):
+        if run.kind == "evaluation" and run.year is not None and firms > 0:
+            out.setdefault(run.year, []).append(run.run_id)
+    return out
+
+
+def _latest_run_per_county(n_runs: int) -> str:
+    """SQL (a derived table ``(county_code, run_id)``) picking, for each county, the first of
+    ``n_runs`` bound run ids (newest first) that evaluated it: counties evaluated under
+    different rule sets, in different runs, combine without counting a firm twice."""
+    values = ", ".join(f"(?, {i})" for i in range(n_runs))
+    return (
+        f"(SELECT x.county_code, arg_min(x.run_id, v.ord) AS run_id FROM results x "
+        f"JOIN (VALUES {values}) v(run_id, ord) ON v.run_id = x.run_id GROUP BY x.county_code)"
+    )
+
+
 def region_stats(
-    store: Store, run_id: str, scope: DataScope, region: str | None, by: str | None = None
+    store: Store,
+    run: str | Sequence[str],
+    scope: DataScope,
+    region: str | None,
+    by: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Counts, class shares and per-mu totals of a run within scope and region, for the whole
-    (key ``""``) or grouped by ``by`` (``county_code`` or ``city_code``)."""
+    (key ``""``) or grouped by ``by`` (``county_code`` or ``city_code``).
+
+    ``run`` is one run id, or several (newest first): then each county counts from the first
+    of them that evaluated it, so a city or the province combines its counties' latest runs."""
     s_cond, s_args = scope_condition(scope, "r")
     r_cond, r_args = region_condition(region, "r") if region else ("TRUE", [])
     key = f"r.{by}" if by in ("county_code", "city_code") else "''"
+    if isinstance(run, str):
+        run_from, run_cond, run_args = "", "r.run_id = ?", [run]
+    else:
+        run_ids = list(run)
+        if not run_ids:
+            return {}
+        pick = _latest_run_per_county(len(run_ids))
+        run_from = (
+            f"JOIN {pick} p ON p.run_id = r.run_id "
+            "AND p.county_code IS NOT DISTINCT FROM r.county_code "
+        )
+        run_cond = "TRUE"
+        run_args = run_ids  # bound in the JOIN, before the WHERE
     rows = store.rows(
         f"SELECT {key} AS k, count(*), count(*) FILTER (r.status = 'evaluated'), "
         "count(*) FILTER (r.class = 'A'), count(*) FILTER (r.class = 'B'), "
@@ -37,9 +80,10 @@ def region_stats(
         f"sum(r.land_mu) FILTER ({_PER_MU_FIRMS} AND f.tax_paid IS NOT NULL), "
         f"sum(f.value_added) FILTER ({_PER_MU_FIRMS} AND f.value_added IS NOT NULL), "
         f"sum(r.land_mu) FILTER ({_PER_MU_FIRMS} AND f.value_added IS NOT NULL) "
-        "FROM results r LEFT JOIN facts f ON f.year = r.year AND f.uscc = r.uscc "
-        f"WHERE r.run_id = ? AND {s_cond} AND {r_cond} GROUP BY k ORDER BY k",
-        [run_id, *s_args, *r_args],
+        f"FROM results r {run_from}"
+        "LEFT JOIN facts f ON f.year = r.year AND f.uscc = r.uscc "
+        f"WHERE {run_cond} AND {s_cond} AND {r_cond} GROUP BY k ORDER BY k",
+        [*run_args, *s_args, *r_args],
     )
     out = {}
     for k, firms, evaluated, a, b, c, d, tax, tax_land, va, va_land in rows:

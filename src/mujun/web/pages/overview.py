@@ -24,7 +24,7 @@ from mujun.web.pages.common import (
     require_official,
     tree_for,
 )
-from mujun.web.pages.data import CLASSES, region_stats
+from mujun.web.pages.data import CLASSES, evaluation_runs_by_year, region_stats
 from mujun.web.pages.excel import Column, xlsx_bytes, xlsx_response
 from mujun.web.pages.i18n import class_label, request_lang, translator
 from mujun.web.pages.tiles import GRID_COLUMNS, GRID_ROWS, TILES
@@ -134,17 +134,20 @@ def overview(
     }
     if choice.run is None:
         return render(request, "overview.html", context, viewer=viewer)
-    run_id = choice.run.run_id
-    whole = region_stats(store, run_id, viewer.scope, region).get("", None)
-    prev_run = choice.runs.get(choice.year - 1) if choice.year else None
-    prev = region_stats(store, prev_run.run_id, viewer.scope, region).get("") if prev_run else None
+    # Each county counts from its own latest run of the year (counties may use other rules).
+    year_runs = evaluation_runs_by_year(store, viewer.scope)
+    runs = year_runs.get(choice.year or 0, [choice.run.run_id])
+    run_id = ",".join(runs)
+    whole = region_stats(store, runs, viewer.scope, region).get("", None)
+    prev_runs = year_runs.get(choice.year - 1) if choice.year else None
+    prev = region_stats(store, prev_runs, viewer.scope, region).get("") if prev_runs else None
     by = "city_code" if region_level(region or "") == "province" else "county_code"
-    areas = region_stats(store, run_id, viewer.scope, region, by=by)
-    by_county = region_stats(store, run_id, viewer.scope, None, by="county_code")
+    areas = region_stats(store, runs, viewer.scope, region, by=by)
+    by_county = region_stats(store, runs, viewer.scope, None, by="county_code")
     boundaries = load_boundaries(settings.geojson_dir)
     trends = []
-    for year in sorted(choice.runs):
-        s = region_stats(store, choice.runs[year].run_id, viewer.scope, region).get("")
+    for year in sorted(year_runs):
+        s = region_stats(store, year_runs[year], viewer.scope, region).get("")
         if s:
             trends.append({"year": year, "shares": s["shares"], "tax_mu": s["tax_mu"]})
     charts = {
@@ -167,6 +170,7 @@ def overview(
         whole=whole,
         prev=prev,
         prev_year=choice.year - 1 if prev else None,
+        combined_runs=runs,
         deltas=deltas,
         areas=areas,
         charts_json=script_json(charts),
@@ -196,8 +200,9 @@ def overview_export(request: Request, viewer: ViewerDep, store: StoreDep) -> Res
     by = "city_code" if region_level(region or "") == "province" else "county_code"
     lang = request_lang(request)[0]
     t = translator(lang)
+    runs = evaluation_runs_by_year(store, viewer.scope).get(choice.year or 0, [choice.run.run_id])
     rows = []
-    for code, s in region_stats(store, choice.run.run_id, viewer.scope, region, by=by).items():
+    for code, s in region_stats(store, runs, viewer.scope, region, by=by).items():
         rows.append(
             {
                 "code": code,

@@ -11,9 +11,9 @@ from mujun.auth.audit import audit_head, list_audit, record, verify_audit_chain
 from mujun.auth.roles import Role
 from mujun.auth.users import User
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
-from mujun.web.models import AuditEntryOut, AuditPage, AuditVerifyOut
+from mujun.web.models import COMMON_ERRORS, AuditEntryOut, AuditPage, AuditVerifyOut
 
-router = APIRouter(tags=["audit 审计日志"])
+router = APIRouter(tags=["audit 审计日志"], responses=COMMON_ERRORS)
 AuditAdmin = Annotated[User, Depends(require_roles(Role.AUDIT_ADMIN))]
 
 

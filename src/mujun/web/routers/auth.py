@@ -23,7 +23,16 @@ from mujun.web.deps import (
     client_ip,
 )
 from mujun.web.errors import HttpError, not_logged_in
-from mujun.web.models import CsrfOut, LoginIn, LoginOut, MeOut, OkOut, PasswordIn, UserOut
+from mujun.web.models import (
+    COMMON_ERRORS,
+    CsrfOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    OkOut,
+    PasswordIn,
+    UserOut,
+)
 from mujun.web.security import (
     CSRF_COOKIE,
     Signers,
@@ -32,7 +41,7 @@ from mujun.web.security import (
     set_session_cookies,
 )
 
-router = APIRouter(tags=["auth 登录与会话"])
+router = APIRouter(tags=["auth 登录与会话"], responses=COMMON_ERRORS)
 
 
 @router.get("/csrf", response_model=CsrfOut)

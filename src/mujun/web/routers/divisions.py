@@ -11,9 +11,9 @@ from mujun.auth.roles import PROVINCE_CODE, REGION_ROLES, Role
 from mujun.auth.scope import region_tree
 from mujun.auth.users import User
 from mujun.web.deps import require_roles
-from mujun.web.models import DivisionNode, DivisionsOut
+from mujun.web.models import COMMON_ERRORS, DivisionNode, DivisionsOut
 
-router = APIRouter(tags=["divisions 行政区划"])
+router = APIRouter(tags=["divisions 行政区划"], responses=COMMON_ERRORS)
 # The system administrator sees the whole tree to assign analysts their scope.
 TreeReader = Annotated[User, Depends(require_roles(*REGION_ROLES, Role.SYSTEM_ADMIN))]
 

@@ -11,10 +11,10 @@ from mujun.auth.roles import Role
 from mujun.auth.users import User
 from mujun.web.deps import StoreDep, require_roles
 from mujun.web.errors import not_found
-from mujun.web.models import FileOut, FilesOut, IssueRow, IssuesPage
+from mujun.web.models import COMMON_ERRORS, FileOut, FilesOut, IssueRow, IssuesPage
 from mujun.web.queries import file_issues, visible_files
 
-router = APIRouter(tags=["files 部门数据文件"])
+router = APIRouter(tags=["files 部门数据文件"], responses=COMMON_ERRORS)
 FileReader = Annotated[User, Depends(require_roles(Role.PROVINCE_ADMIN, Role.DEPARTMENT_UPLOADER))]
 
 

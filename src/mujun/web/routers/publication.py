@@ -20,6 +20,14 @@ from mujun.auth.scope import data_scope, scope_condition
 from mujun.auth.users import User
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
 from mujun.web.errors import not_found
+from mujun.web.models import (
+    WORKFLOW_ERRORS,
+    DiffOut,
+    PublicationActionOut,
+    PublicationOut,
+    PublicationsOut,
+    plain,
+)
 from mujun.web.queries import visible_run, visible_runs
 from mujun.web.routers.workflow import (
     RunId,
@@ -40,9 +48,10 @@ from mujun.workflow.publication import (
 from mujun.workflow.rerun import run_diff
 from mujun.workflow.runs import local_today
 
-router = APIRouter(tags=["publication 公示"])
+router = APIRouter(tags=["publication 公示"], responses=WORKFLOW_ERRORS)
 Analyst = Annotated[User, Depends(require_roles(*REGION_ROLES))]
 ResultReader = Annotated[User, Depends(require_roles(*RESULT_READERS))]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AnnexName = Annotated[str, Path(pattern=r"^[^/\\]{1,200}\.xlsx$", description="附件文件名")]
 
 
@@ -67,7 +76,7 @@ class PublishIn(BaseModel):
     title: str | None = Field(None, max_length=200)
 
 
-@router.get("/runs/{run_a}/diff/{run_b}")
+@router.get("/runs/{run_a}/diff/{run_b}", response_model=DiffOut)
 def get_diff(
     user: ResultReader,
     store: StoreDep,
@@ -76,7 +85,7 @@ def get_diff(
     now: NowDep,
     run_a: RunId,
     run_b: RunId,
-) -> dict:
+) -> DiffOut:
     """Firms of your scope whose class differs between two runs, or that were corrected in one
     of them, each with why (corrections applied, classification reasons)."""
     scope = data_scope(user)
@@ -97,10 +106,10 @@ def get_diff(
         rows = run_diff(store, run_a, run_b, visible)
     with db.writer() as w:
         record(w, actor, now, "runs.diff", f"runs/{run_a}/diff/{run_b}", f"ok: {len(rows)}")
-    return {"run_a": run_a, "run_b": run_b, "total": len(rows), "rows": rows}
+    return DiffOut(run_a=run_a, run_b=run_b, total=len(rows), rows=plain(rows))
 
 
-@router.post("/runs/{run_id}/publish", status_code=201)
+@router.post("/runs/{run_id}/publish", status_code=201, response_model=PublicationActionOut)
 def post_publish(
     user: Analyst,
     store: StoreDep,
@@ -110,7 +119,7 @@ def post_publish(
     settings: WorkflowSettingsDep,
     run_id: RunId,
     body: PublishIn,
-) -> dict:
+) -> PublicationActionOut:
     """Publish a draft run of your region: the notice, its objection window, public annexes."""
     acting_run(store, user, run_id)
     spec = PublicationSpec(
@@ -125,40 +134,46 @@ def post_publish(
     assert settings.publish_dir is not None
     with workflow_errors(), db.writer() as w:
         pub = publish_run(w, run_id, spec, actor=actor, now=now, annex_root=settings.publish_dir)
-    return {"ok": True, "publication": pub}
+    return PublicationActionOut(publication=plain(pub))
 
 
-@router.post("/runs/{run_id}/finalise")
+@router.post("/runs/{run_id}/finalise", response_model=PublicationActionOut)
 def post_finalise(
     user: Analyst, store: StoreDep, db: DatabaseDep, actor: ActorDep, now: NowDep, run_id: RunId
-) -> dict:
+) -> PublicationActionOut:
     """Make a published run final once its objection window has closed."""
     acting_run(store, user, run_id)
     with workflow_errors(), db.writer() as w:
         pub = finalise_run(w, run_id, actor=actor, now=now)
-    return {"ok": True, "publication": pub}
+    return PublicationActionOut(publication=plain(pub))
 
 
-@router.get("/runs/{run_id}/publication")
-def get_publication(user: ResultReader, store: StoreDep, now: NowDep, run_id: RunId) -> dict:
+@router.get("/runs/{run_id}/publication", response_model=PublicationOut)
+def get_publication(
+    user: ResultReader, store: StoreDep, now: NowDep, run_id: RunId
+) -> PublicationOut:
     """The run's publication notice (404 when it is not visible or was never published)."""
     if visible_run(store, data_scope(user), run_id) is None:
         raise not_found(f"评价批次 {run_id}", f"run {run_id}")
     pub = latest_publication(store, run_id, local_today(now))
     if pub is None:
         raise not_found(f"批次 {run_id} 的公示", f"publication of {run_id}")
-    return {"publication": pub}
+    return PublicationOut(publication=plain(pub))
 
 
-@router.get("/publications")
-def get_publications(user: ResultReader, store: StoreDep, now: NowDep) -> dict:
+@router.get("/publications", response_model=PublicationsOut)
+def get_publications(user: ResultReader, store: StoreDep, now: NowDep) -> PublicationsOut:
     """Every publication of the runs you may see, newest first (the history is kept)."""
     runs = {r.run_id for r, _ in visible_runs(store, data_scope(user))}
     pubs = [p for p in list_publications(store, local_today(now)) if p["run_id"] in runs]
-    return {"total": len(pubs), "publications": pubs}
+    return PublicationsOut(total=len(pubs), publications=plain(pubs))
 
 
-@router.get("/runs/{run_id}/publication/annexes/{name}")
+@router.get(
+    "/runs/{run_id}/publication/annexes/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {XLSX_TYPE: {}}, "description": "the annex workbook"}},
+)
 def get_annex(user: ResultReader, store: StoreDep, run_id: RunId, name: AnnexName) -> FileResponse:
     """One public annex workbook of the run's publication (no confidential figures)."""
     if visible_run(store, data_scope(user), run_id) is None:
@@ -167,6 +182,6 @@ def get_annex(user: ResultReader, store: StoreDep, run_id: RunId, name: AnnexNam
         path = annex_path(store, run_id, name)
     return FileResponse(
         path,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX_TYPE,
         filename=name,
     )

@@ -20,6 +20,7 @@ from mujun.web.db import Database
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
 from mujun.web.errors import forbidden, not_found
 from mujun.web.models import (
+    COMMON_ERRORS,
     FirmResultOut,
     ResultItem,
     ResultRow,
@@ -37,7 +38,7 @@ from mujun.web.queries import (
     visible_runs,
 )
 
-router = APIRouter(tags=["runs 评价批次与结果"])
+router = APIRouter(tags=["runs 评价批次与结果"], responses=COMMON_ERRORS)
 ResultReader = Annotated[User, Depends(require_roles(*RESULT_READERS))]
 
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="评价批次 / run id")]

@@ -17,6 +17,7 @@ from mujun.auth.users import User
 from mujun.store import Store
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
 from mujun.web.errors import not_found
+from mujun.web.models import WORKFLOW_ERRORS, UploadDoneOut, UploadOut, UploadsOut, plain
 from mujun.web.routers.workflow import WorkflowSettingsDep, workflow_errors
 from mujun.workflow import WorkflowError
 from mujun.workflow.uploads import (
@@ -35,7 +36,7 @@ from mujun.workflow.uploads import (
     spool,
 )
 
-router = APIRouter(tags=["uploads 数据上传"])
+router = APIRouter(tags=["uploads 数据上传"], responses=WORKFLOW_ERRORS)
 Uploader = Annotated[
     User,
     Depends(
@@ -69,7 +70,7 @@ def _may_see(user: User, upload: dict) -> bool:
     return upload["uploaded_by"] == user.username
 
 
-@router.post("/uploads", status_code=201)
+@router.post("/uploads", status_code=201, response_model=UploadDoneOut)
 def post_upload(
     user: Uploader,
     store: StoreDep,
@@ -79,7 +80,7 @@ def post_upload(
     settings: WorkflowSettingsDep,
     file: Annotated[UploadFile, File(description="部门数据文件 XLSX/XLS/CSV")],
     year: Annotated[int, Form(ge=1990, le=2100, description="数据年度")],
-) -> dict:
+) -> UploadDoneOut:
     """Upload one department file for ``year``: it is checked, ingested and the year validated;
     the answer carries the validation report (counts per code, first problems)."""
     assert settings.upload_dir is not None
@@ -171,21 +172,21 @@ def post_upload(
             with workflow_errors():
                 raise
         raise
-    return {"ok": True, "upload_id": upload_id, "status": "done", "report": report}
+    return UploadDoneOut(upload_id=upload_id, status="done", report=plain(report))
 
 
-@router.get("/uploads")
-def get_uploads(user: Uploader, store: StoreDep) -> dict:
+@router.get("/uploads", response_model=UploadsOut)
+def get_uploads(user: Uploader, store: StoreDep) -> UploadsOut:
     """Recent uploads you may see: your department's, your own, or all (province)."""
     by = user.username if user.role in (Role.CITY_ANALYST, Role.COUNTY_ANALYST) else None
     rows = [u for u in list_uploads(store, by=by, limit=200) if _may_see(user, u)]
-    return {"uploads": rows}
+    return UploadsOut(uploads=plain(rows))
 
 
-@router.get("/uploads/{upload_id}")
+@router.get("/uploads/{upload_id}", response_model=UploadOut)
 def get_upload_status(
     user: Uploader, store: StoreDep, upload_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> dict:
+) -> UploadOut:
     """One upload's status (``ingesting``, ``done``, ``failed``) and report, to poll."""
     try:
         upload = get_upload(store, upload_id)
@@ -193,4 +194,4 @@ def get_upload_status(
         upload = None
     if upload is None or not _may_see(user, upload):
         raise not_found(f"上传记录 {upload_id}", f"upload {upload_id}")
-    return {"upload": upload}
+    return UploadOut(upload=plain(upload))

@@ -20,9 +20,9 @@ from mujun.auth.users import (
 from mujun.web.db import Database
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, SettingsDep, StoreDep, require_roles
 from mujun.web.errors import HttpError, forbidden, not_found
-from mujun.web.models import CreatedUserOut, UserIn, UserOut, UsersOut
+from mujun.web.models import COMMON_ERRORS, CreatedUserOut, UserIn, UserOut, UsersOut
 
-router = APIRouter(tags=["users 用户管理"])
+router = APIRouter(tags=["users 用户管理"], responses=COMMON_ERRORS)
 SystemAdmin = Annotated[User, Depends(require_roles(Role.SYSTEM_ADMIN))]
 SecurityAdmin = Annotated[User, Depends(require_roles(Role.SECURITY_ADMIN))]
 AccountReader = Annotated[User, Depends(require_roles(Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN))]

@@ -24,6 +24,17 @@ from mujun.store import Store
 from mujun.web.db import Database
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
 from mujun.web.errors import HttpError, forbidden, not_found
+from mujun.web.models import (
+    WORKFLOW_ERRORS,
+    FilingOut,
+    ObjectionOut,
+    ObjectionsOut,
+    RerunOut,
+    ReviewOut,
+    RoundOut,
+    SheetsOut,
+    plain,
+)
 from mujun.web.queries import visible_run
 from mujun.workflow import WorkflowError, WorkflowSettings
 from mujun.workflow.confirmations import (
@@ -39,7 +50,7 @@ from mujun.workflow.evidence import check_evidence, read_evidence
 from mujun.workflow.rerun import rerun_with_corrections
 from mujun.workflow.runs import RunRef, get_run, local_today
 
-router = APIRouter(tags=["confirmation 确认与异议"])
+router = APIRouter(tags=["confirmation 确认与异议"], responses=WORKFLOW_ERRORS)
 Analyst = Annotated[User, Depends(require_roles(*REGION_ROLES))]
 Enterprise = Annotated[User, Depends(require_roles(Role.ENTERPRISE))]
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="评价批次 / run id")]
@@ -130,7 +141,7 @@ class ReviewIn(BaseModel):
     value: float | None = Field(None, ge=0, description="采纳数值（默认企业提出的数值）")
 
 
-@router.post("/runs/{run_id}/confirmation/{stage}")
+@router.post("/runs/{run_id}/confirmation/{stage}", response_model=RoundOut)
 def post_open_round(
     user: Analyst,
     store: StoreDep,
@@ -140,23 +151,23 @@ def post_open_round(
     run_id: RunId,
     stage: Literal["land", "sheet"],
     body: RoundIn | None = None,
-) -> dict:
+) -> RoundOut:
     """Open a draft run for confirmation by its firms: ``land`` areas first, then ``sheet``."""
     acting_run(store, user, run_id)
     with workflow_errors(), db.writer() as w:
         opened = open_round(
             w, run_id, stage, closes_on=body.closes_on if body else None, actor=actor, now=now
         )
-    return {"ok": True, "round": opened}
+    return RoundOut(round=plain(opened))
 
 
-@router.get("/confirmations")
+@router.get("/confirmations", response_model=SheetsOut)
 def get_confirmations(
     user: Enterprise,
     store: StoreDep,
     now: NowDep,
     run: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = None,
-) -> dict:
+) -> SheetsOut:
     """Your sheets: each published run, or draft opened for confirmation, that includes your
     firm, with every figure (unit, source department, period) and its confirmation state."""
     assert user.uscc is not None
@@ -164,11 +175,11 @@ def get_confirmations(
     runs = [r for r in enterprise_runs(store, user.uscc) if run is None or r.run_id == run]
     if run is not None and not runs:
         raise not_found(f"评价批次 {run}", f"run {run}")
-    return {
-        "uscc": user.uscc,
-        "today": today,
-        "sheets": [firm_sheet(store, r, user.uscc, today) for r in runs],
-    }
+    return SheetsOut(
+        uscc=user.uscc,
+        today=today,
+        sheets=plain([firm_sheet(store, r, user.uscc, today) for r in runs]),
+    )
 
 
 def _enterprise_run(store: Store, user: User, run_id: str) -> None:
@@ -177,7 +188,7 @@ def _enterprise_run(store: Store, user: User, run_id: str) -> None:
         raise not_found(f"评价批次 {run_id}", f"run {run_id}")
 
 
-@router.post("/confirmations/{run_id}/{field}/confirm")
+@router.post("/confirmations/{run_id}/{field}/confirm", response_model=FilingOut)
 def post_confirm(
     user: Enterprise,
     store: StoreDep,
@@ -186,17 +197,17 @@ def post_confirm(
     now: NowDep,
     run_id: RunId,
     field: FieldName,
-) -> dict:
+) -> FilingOut:
     """Confirm one figure of your sheet as correct."""
     _enterprise_run(store, user, run_id)
     with workflow_errors(), db.writer() as w:
         filing = file_answer(
             w, run_id=run_id, uscc=user.uscc or "", field=field, contest=False, actor=actor, now=now
         )
-    return {"ok": True, "filing": filing}
+    return FilingOut(filing=plain(filing))
 
 
-@router.post("/confirmations/{run_id}/{field}/contest", status_code=201)
+@router.post("/confirmations/{run_id}/{field}/contest", status_code=201, response_model=FilingOut)
 def post_contest(
     user: Enterprise,
     store: StoreDep,
@@ -211,7 +222,7 @@ def post_contest(
     proposed_value: Annotated[
         float | None, Form(ge=0, description="企业认为正确的数值（豁免申请不填）")
     ] = None,
-) -> dict:
+) -> FilingOut:
     """Contest one figure of your sheet (multipart: reason, proposed value, evidence file)."""
     _enterprise_run(store, user, run_id)
     data = evidence.file.read(settings.evidence_max_bytes + 1)
@@ -230,16 +241,16 @@ def post_contest(
                 reason=reason,
                 evidence=checked,
             )
-    return {"ok": True, "filing": filing}
+    return FilingOut(filing=plain(filing))
 
 
-@router.get("/objections")
+@router.get("/objections", response_model=ObjectionsOut)
 def get_objections(
     user: Analyst,
     store: StoreDep,
     run: Annotated[str, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="评价批次")],
     status: Literal["contested", "accepted", "rejected", "confirmed"] | None = None,
-) -> dict:
+) -> ObjectionsOut:
     """Objections to a run from firms in your region (``status`` filters; by default every
     objection, not the plain confirmations)."""
     scope = data_scope(user)
@@ -247,16 +258,20 @@ def get_objections(
         raise not_found(f"评价批次 {run}", f"run {run}")
     cond, params = scope_condition(scope, "r")
     rows = list_filings(store, run, cond, params, status=status)
-    return {"run_id": run, "total": len(rows), "objections": rows}
+    return ObjectionsOut(run_id=run, total=len(rows), objections=plain(rows))
 
 
-@router.get("/objections/{filing_id}")
-def get_objection(user: Analyst, store: StoreDep, filing_id: FilingId) -> dict:
+@router.get("/objections/{filing_id}", response_model=ObjectionOut)
+def get_objection(user: Analyst, store: StoreDep, filing_id: FilingId) -> ObjectionOut:
     """One objection (404 outside your region)."""
-    return {"objection": filing_in_scope(store, user, filing_id)}
+    return ObjectionOut(objection=plain(filing_in_scope(store, user, filing_id)))
 
 
-@router.get("/objections/{filing_id}/evidence")
+@router.get(
+    "/objections/{filing_id}/evidence",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
+)
 def get_evidence(
     user: Annotated[User, Depends(require_roles(*REGION_ROLES, Role.ENTERPRISE))],
     store: StoreDep,
@@ -297,16 +312,16 @@ def _review(
     filing_id: int,
     body: ReviewIn,
     accept: bool,
-) -> dict:
+) -> ReviewOut:
     filing_in_scope(store, user, filing_id)
     with workflow_errors(), db.writer() as w:
         filing = review_objection(
             w, filing_id, accept=accept, note=body.note, value=body.value, actor=actor, now=now
         )
-    return {"ok": True, "objection": filing}
+    return ReviewOut(objection=plain(filing))
 
 
-@router.post("/objections/{filing_id}/accept")
+@router.post("/objections/{filing_id}/accept", response_model=ReviewOut)
 def post_accept(
     user: Analyst,
     store: StoreDep,
@@ -315,12 +330,12 @@ def post_accept(
     now: NowDep,
     filing_id: FilingId,
     body: ReviewIn,
-) -> dict:
+) -> ReviewOut:
     """Accept an objection with a note (the corrected value: the firm's, or ``value``)."""
     return _review(user, store, db, actor, now, filing_id, body, accept=True)
 
 
-@router.post("/objections/{filing_id}/reject")
+@router.post("/objections/{filing_id}/reject", response_model=ReviewOut)
 def post_reject(
     user: Analyst,
     store: StoreDep,
@@ -329,17 +344,17 @@ def post_reject(
     now: NowDep,
     filing_id: FilingId,
     body: ReviewIn,
-) -> dict:
+) -> ReviewOut:
     """Reject an objection with a note."""
     return _review(user, store, db, actor, now, filing_id, body, accept=False)
 
 
-@router.post("/runs/{run_id}/rerun", status_code=201)
+@router.post("/runs/{run_id}/rerun", status_code=201, response_model=RerunOut)
 def post_rerun(
     user: Analyst, store: StoreDep, db: DatabaseDep, actor: ActorDep, now: NowDep, run_id: RunId
-) -> dict:
+) -> RerunOut:
     """Evaluate the run again with its accepted corrections as overrides: a new draft run."""
     acting_run(store, user, run_id)
     with workflow_errors(), db.writer() as w:
         out = rerun_with_corrections(w, run_id, actor=actor, now=now)
-    return {"ok": True, **out}
+    return RerunOut(**plain(out))

@@ -1,0 +1,306 @@
+"""The workflow pages: runs and publication, confirmation by enterprises, objections, upload —
+roles and scope, the whole objection flow through the pages, publishing a notice, and refusals
+shown on the page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mujun.auth import Actor, Role, create_user
+from mujun.evaluation import evaluate
+from mujun.rules import load_rules
+from mujun.store import open_store
+from mujun.web import WebSettings, create_app
+from mujun.web.demo import build_demo_store, busiest_county
+from mujun.web.security import CSRF_COOKIE
+from mujun.web.testing import FakeClock
+
+from .conftest import ROOT
+
+PASSWORD = "Workflow-pages-2030"
+FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A 500-firm province; accounts per role around the busiest county; county drafts on call."""
+    base = tmp_path_factory.mktemp("workflow-pages")
+    db = base / "w.duckdb"
+    build_demo_store(db, base / "data", enterprises=500)
+    settings = WebSettings(db=db, **FAST_HASH)
+    clock = FakeClock()
+    rules = load_rules(ROOT / "rules" / "zhejiang-default.yaml")
+    with open_store(db) as store:
+        k1, c1 = busiest_county(store)
+        k2 = store.scalar(
+            "SELECT county_code FROM enterprises WHERE city_code = ? AND county_code <> ? "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+            [c1, k1],
+        )
+        probe = evaluate(store, 2023, rules=rules, region=k1).run_id
+        # Below class A on its own land, landlord of nobody, low tax-per-mu score: a much
+        # smaller land area must lift its class.
+        e1 = store.scalar(
+            "SELECT r.uscc FROM results r JOIN result_items i ON i.run_id = r.run_id AND "
+            "i.uscc = r.uscc AND i.indicator = 'tax_mu' WHERE r.run_id = ? "
+            "AND r.class NOT IN ('A', '') AND r.land_rule = 'own' AND r.tenant_of = '' AND "
+            "i.score < 0.5 * i.weight AND NOT EXISTS (SELECT 1 FROM results t WHERE "
+            "t.run_id = r.run_id AND t.tenant_of = r.uscc) ORDER BY r.total, r.uscc LIMIT 1",
+            [probe],
+        )
+        accounts = {
+            "prov": (Role.PROVINCE_ADMIN, {}),
+            "county": (Role.COUNTY_ANALYST, {"scope": k1}),
+            "county2": (Role.COUNTY_ANALYST, {"scope": k2}),
+            "ent": (Role.ENTERPRISE, {"uscc": e1}),
+            "uploader": (Role.DEPARTMENT_UPLOADER, {"department": "tax"}),
+            "auditor": (Role.AUDIT_ADMIN, {}),
+        }
+        for name, (role, attrs) in accounts.items():
+            create_user(
+                store,
+                username=name,
+                role=role,
+                now=clock(),
+                actor=Actor("test", "cli"),
+                settings=settings,
+                password=PASSWORD,
+                must_change_password=False,
+                display_name="张三丰" if name == "ent" else None,
+                **attrs,
+            )
+    app = create_app(settings, clock=clock)
+    app.state.workflow_settings = app.state.workflow_settings.model_copy(
+        update={"publish_dir": base / "published"}
+    )
+    clients: dict[str, TestClient] = {}
+    for name in accounts:
+        c = TestClient(app)
+        c.get("/login")
+        res = c.post(
+            "/login",
+            data={"username": name, "password": PASSWORD, "csrf_token": c.cookies[CSRF_COOKIE]},
+            follow_redirects=False,
+        )
+        assert res.status_code == 303, res.text
+        clients[name] = c
+
+    def county_draft() -> str:
+        with app.state.db.writer() as w:
+            return evaluate(w, 2023, rules=rules, region=k1).run_id
+
+    yield {
+        "app": app,
+        "clients": clients,
+        "county_draft": county_draft,
+        "e1": e1,
+        "k1": k1,
+        "base": base,
+    }
+    app.state.db.close()
+
+
+def _sql(world, sql, params=None):
+    with world["app"].state.db.reader() as r:
+        return r.rows(sql, params)
+
+
+def _form(world, user, path, data=None, files=None, **kw):
+    """A form post with the session's CSRF token, as the page's form sends it."""
+    c = world["clients"][user]
+    return c.post(
+        path,
+        data={**(data or {}), "csrf_token": c.cookies[CSRF_COOKIE]},
+        files=files,
+        follow_redirects=False,
+        **kw,
+    )
+
+
+def _get(world, user, path, **params):
+    return world["clients"][user].get(path, params=params, follow_redirects=False)
+
+
+def test_each_workflow_page_answers_its_roles_and_refuses_the_others(world):
+    expected = {
+        "/runs": {"prov": 200, "county": 200, "ent": 403, "uploader": 403, "auditor": 403},
+        "/objections": {"prov": 200, "county": 200, "ent": 403, "uploader": 403, "auditor": 403},
+        "/confirm": {"ent": 200, "prov": 403, "county": 403, "uploader": 403, "auditor": 403},
+        "/upload": {"uploader": 200, "prov": 200, "county": 200, "ent": 403, "auditor": 403},
+    }
+    for path, by_user in expected.items():
+        for user, status in by_user.items():
+            res = _get(world, user, path)
+            assert res.status_code == status, (path, user, res.text[:300])
+            assert 'name="csrf_token"' in res.text or status != 200 or path == "/runs"
+
+
+def test_a_run_or_objection_outside_the_scope_answers_404(world):
+    run = world["county_draft"]()
+    assert _get(world, "county", f"/runs/{run}").status_code == 200
+    assert _get(world, "county2", f"/runs/{run}").status_code == 404
+    assert _get(world, "county2", "/objections", run=run).status_code == 404
+    assert _get(world, "county", "/objections/999999").status_code == 404
+    res = _form(world, "county2", f"/runs/{run}/publish", {"contact_phone": "0571-1"})
+    assert res.status_code == 404
+
+
+def test_an_objection_goes_through_the_pages_to_a_new_run_showing_the_new_class(world):
+    run, e1 = world["county_draft"](), world["e1"]
+    land, klass = _sql(
+        world, 'SELECT land_mu, "class" FROM results WHERE run_id = ? AND uscc = ?', [run, e1]
+    )[0]
+    # Nothing to confirm until the analyst opens land confirmation from the run's page.
+    assert _get(world, "ent", "/confirm", run=run).status_code == 404
+    res = _form(world, "county", f"/runs/{run}/confirmation", {"stage": "land"})
+    assert res.status_code == 303 and res.headers["location"].endswith("done=open-land")
+
+    page = _get(world, "ent", "/confirm", run=run).text
+    assert "一、用地面积" in page and "自有土地面积" in page
+    # The account holder's name is masked; the credit code shows with its middle hidden.
+    assert "张**" in page and "张三丰" not in page and f">{e1}<" not in page
+    assert f"/confirm/{run}/land_own_mu/contest" in page
+    # Land first: the land figures come before the sheet figures.
+    assert page.index("land_own_mu") < page.index("二、一企一单")
+
+    res = _form(
+        world,
+        "ent",
+        f"/confirm/{run}/land_own_mu/contest",
+        {"reason": "土地证面积有误", "proposed_value": str(round(land / 10, 2))},
+        files={"evidence": ("土地证.pdf", PDF, "application/pdf")},
+    )
+    assert res.status_code == 303, res.text[:500]
+    assert "已提出异议" in _get(world, "ent", "/confirm", run=run).text
+
+    listing = _get(world, "county", "/objections", run=run).text
+    (fid,) = {int(m) for m in re.findall(r'href="/objections/(\d+)"', listing)}
+    detail = _get(world, "county", f"/objections/{fid}").text
+    assert "土地证面积有误" in detail and "土地证.pdf" in detail
+    evidence = _get(world, "county", f"/objections/{fid}/evidence")
+    assert evidence.status_code == 200 and evidence.content == PDF
+    assert _get(world, "county2", f"/objections/{fid}").status_code == 404
+
+    res = _form(world, "county", f"/objections/{fid}/accept", {"note": "核对土地证无误"})
+    assert res.status_code == 303
+    assert "已采纳" in _get(world, "county", f"/objections/{fid}").text
+
+    res = _form(world, "county", f"/runs/{run}/rerun")
+    assert res.status_code == 303
+    new_run = res.headers["location"].split("/runs/")[1].split("?")[0]
+    assert new_run != run
+    new_class = _sql(
+        world, 'SELECT "class" FROM results WHERE run_id = ? AND uscc = ?', [new_run, e1]
+    )[0][0]
+    assert new_class != klass
+    page = _get(world, "county", f"/runs/{new_run}").text
+    row = re.search(rf'<tr class="diff-row" data-uscc="{e1}">.*?</tr>', page, re.S)
+    assert row is not None, page[:2000]
+    assert f"cls-{new_class}" in row.group(0).split('class="class-after"')[1]
+    assert "异议 #" in row.group(0)
+
+    actions = {r[0] for r in _sql(world, "SELECT DISTINCT action FROM audit_log")}
+    assert {"run.confirmation.open", "objection.file", "objection.accept", "run.rerun"} <= actions
+    assert "evidence.read" in actions and "runs.diff" in actions
+
+
+def test_publishing_through_the_page_shows_the_notice_with_counts_and_annexes(world):
+    run = world["county_draft"]()
+    res = _form(
+        world,
+        "county",
+        f"/runs/{run}/publish",
+        {
+            "basis_title": ["关于深化亩均论英雄改革的指导意见", ""],
+            "basis_doc_no": ["浙政发〔2018〕5号", ""],
+            "contact_phone": "0576-88888888",
+            "window_start": "2030-01-08",
+        },
+    )
+    assert res.status_code == 303, res.text[:800]
+    page = _get(world, "county", f"/runs/{run}").text
+    counts = dict(
+        _sql(
+            world,
+            'SELECT "class", count(*) FROM results WHERE run_id = ? AND "class" <> \'\' GROUP BY 1',
+            [run],
+        )
+    )
+    notice = page.split('id="notice"')[1]
+    assert "浙政发〔2018〕5号" in notice and "0576-88888888" in notice
+    assert "2030-01-08 至 2030-01-14" in notice
+    for klass, n in counts.items():
+        assert f'<strong class="count-{klass}">{n}</strong>' in notice
+    annexes = re.findall(rf'href="(/runs/{run}/annexes/[^"]+)"', notice)
+    assert annexes
+    assert _get(world, "county", annexes[0]).status_code == 200
+    assert _get(world, "county2", annexes[0]).status_code == 404
+    # Publishing twice is refused on the page with the reason.
+    again = _form(
+        world,
+        "county",
+        f"/runs/{run}/publish",
+        {"basis_title": ["x"], "basis_doc_no": ["y"], "contact_phone": "0576-1234567"},
+    )
+    assert again.status_code == 409 and "只有草稿批次可以公示" in again.text
+
+
+def test_publishing_without_basis_documents_is_refused_with_a_message(world):
+    run = world["county_draft"]()
+    res = _form(world, "county", f"/runs/{run}/publish", {"contact_phone": "0576-88888888"})
+    assert res.status_code == 400 and "公示依据" in res.text
+    assert _sql(world, "SELECT status FROM runs WHERE run_id = ?", [run])[0][0] == "draft"
+
+
+def test_the_runs_page_compares_two_runs(world):
+    a, b = world["county_draft"](), world["county_draft"]()
+    page = _get(world, "county", "/runs", a=a, b=b)
+    assert page.status_code == 200 and "分类变化" in page.text and "没有分类变化" in page.text
+    assert _get(world, "county2", "/runs", a=a, b=b).status_code == 404
+
+
+def test_the_upload_page_refuses_a_word_document_with_the_reason(world):
+    res = _form(
+        world,
+        "uploader",
+        "/upload",
+        {"year": "2023"},
+        files={"file": ("税务.docx", b"PK\x03\x04not really", "application/msword")},
+    )
+    assert res.status_code == 415
+    assert "只接受 XLSX、XLS、CSV" in res.text
+    assert _sql(world, "SELECT status FROM uploads ORDER BY upload_id DESC LIMIT 1")[0][0] == (
+        "failed"
+    )
+    # With htmx the answer is the fragment, with a status htmx swaps.
+    res = _form(
+        world,
+        "uploader",
+        "/upload",
+        {"year": "2023"},
+        files={"file": ("bad.csv", "\ufeff无关,列\n1,2\n".encode(), "text/csv")},
+        headers={"HX-Request": "true"},
+    )
+    assert res.status_code == 200 and 'id="upload-error"' in res.text
+    assert "<html" not in res.text
+
+
+def test_a_form_without_the_csrf_token_is_refused(world):
+    run = world["county_draft"]()
+    res = world["clients"]["county"].post(
+        f"/runs/{run}/confirmation", data={"stage": "land"}, follow_redirects=False
+    )
+    assert res.status_code == 403
+
+
+def test_workflow_pages_load_nothing_from_other_sites(world):
+    run = world["county_draft"]()
+    pages = [("county", "/runs"), ("county", f"/runs/{run}"), ("county", "/objections")]
+    pages += [("ent", "/confirm"), ("uploader", "/upload")]
+    for user, path in pages:
+        html = _get(world, user, path).text
+        assert not re.search(r'(src|href|action)="(https?:)?//', html), (user, path)
