@@ -91,7 +91,7 @@ def _kept_files(world) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
-def _refused(world, user, name, data, status, words):
+def _assert_refused(world, user, name, data, status, words):
     before, kept = _state(world), _kept_files(world)
     res = _upload(world, user, name, data)
     body = res.json()
@@ -139,8 +139,10 @@ def test_a_department_file_is_ingested_and_validated_with_its_report(world):
 
 
 def test_a_malformed_file_is_refused_and_nothing_is_stored(world):
-    _refused(world, "prov", "税务2023.xlsx", b"PK\x03\x04 not really a workbook", 400, ["无法读取"])
-    _refused(world, "prov", "税务2023.csv", "名称,数值\n甲,1\n".encode(), 400, ["表头"])
+    _assert_refused(
+        world, "prov", "税务2023.xlsx", b"PK\x03\x04 not really a workbook", 400, ["无法读取"]
+    )
+    _assert_refused(world, "prov", "税务2023.csv", "名称,数值\n甲,1\n".encode(), 400, ["表头"])
 
 
 def test_an_oversized_file_is_refused_and_nothing_is_stored(world):
@@ -150,19 +152,19 @@ def test_an_oversized_file_is_refused_and_nothing_is_stored(world):
     try:
         data = (world["data"] / TAX_FILE).read_bytes()
         assert len(data) > 1000
-        _refused(world, "tax", TAX_FILE, data, 413, ["上限", "limit"])
+        _assert_refused(world, "tax", TAX_FILE, data, 413, ["上限", "limit"])
     finally:
         app.state.workflow_settings = saved
 
 
 @pytest.mark.parametrize("name", ["setup.exe", "说明.docx", "noextension"])
 def test_a_wrong_type_is_refused_and_nothing_is_stored(world, name):
-    _refused(world, "tax", name, b"MZ\x90\x00 binary", 415, ["XLSX、XLS、CSV"])
+    _assert_refused(world, "tax", name, b"MZ\x90\x00 binary", 415, ["XLSX、XLS、CSV"])
 
 
 def test_the_tax_uploader_cannot_upload_a_power_file(world):
     data = (world["data"] / POWER_FILE).read_bytes()
-    body = _refused(world, "tax", POWER_FILE, data, 403, ["power", "tax"])
+    body = _assert_refused(world, "tax", POWER_FILE, data, 403, ["power", "tax"])
     assert "本部门" in body["error"]
     with world["app"].state.db.reader() as r:
         entry = list_audit(r, actor="tax", action="upload.refuse", limit=1)[1][0]
@@ -171,8 +173,8 @@ def test_the_tax_uploader_cannot_upload_a_power_file(world):
 
 def test_only_uploaders_and_analysts_of_the_whole_store_may_upload(world):
     data = (world["data"] / POWER_FILE).read_bytes()
-    _refused(world, "county", POWER_FILE, data, 403, ["省级管理员"])
-    _refused(world, "ent", POWER_FILE, data, 403, [])
+    _assert_refused(world, "county", POWER_FILE, data, 403, ["省级管理员"])
+    _assert_refused(world, "ent", POWER_FILE, data, 403, [])
 
 
 def test_the_web_doc_lists_every_workflow_setting():
