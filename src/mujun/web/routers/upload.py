@@ -6,34 +6,21 @@ replaces the whole year's slot of its department).
 
 from __future__ import annotations
 
-import shutil
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 
-from mujun.auth.roles import PROVINCE_CODE, Role
-from mujun.auth.scope import covers, data_scope, region_condition
+from mujun.auth.roles import Role
 from mujun.auth.users import User
-from mujun.store import Store
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
 from mujun.web.errors import not_found
 from mujun.web.models import WORKFLOW_ERRORS, UploadDoneOut, UploadOut, UploadsOut, plain
 from mujun.web.routers.workflow import WorkflowSettingsDep, workflow_errors
+from mujun.web.upload_flow import receive_upload
 from mujun.workflow import WorkflowError
 from mujun.workflow.uploads import (
-    begin_upload,
-    check_size,
-    check_upload_name,
-    fail_upload,
     get_upload,
-    ingest_upload,
-    keep_file,
     list_uploads,
-    recognise,
-    safe_name,
-    sha256_of,
-    source_profiles,
-    spool,
 )
 
 router = APIRouter(tags=["uploads 数据上传"], responses=WORKFLOW_ERRORS)
@@ -45,21 +32,6 @@ Uploader = Annotated[
         )
     ),
 ]
-
-
-def _outside_region(store: Store, user: User, year: int) -> int:
-    """Register firms of the year outside an analyst's region (0 for the other roles)."""
-    region = data_scope(user).region or PROVINCE_CODE
-    if user.role not in (Role.CITY_ANALYST, Role.COUNTY_ANALYST) or covers(region, PROVINCE_CODE):
-        return 0
-    if not store.table_exists("enterprises"):
-        return 0
-    cond, params = region_condition(region)
-    return int(
-        store.scalar(
-            f"SELECT count(*) FROM enterprises WHERE year = ? AND NOT ({cond})", [year, *params]
-        )
-    )
 
 
 def _may_see(user: User, upload: dict) -> bool:
@@ -83,95 +55,18 @@ def post_upload(
 ) -> UploadDoneOut:
     """Upload one department file for ``year``: it is checked, ingested and the year validated;
     the answer carries the validation report (counts per code, first problems)."""
-    assert settings.upload_dir is not None
-    name = safe_name(file.filename or "")
-    department = user.department if user.role == Role.DEPARTMENT_UPLOADER else None
-
-    def refuse(exc: WorkflowError, size: int | None = None, sha: str | None = None) -> NoReturn:
-        with db.writer() as w:
-            begin_upload(
-                w,
-                year=year,
-                filename=name,
-                size=size,
-                sha256=sha,
-                department=department,
-                status="failed",
-                actor=actor,
-                now=now,
-                message=exc.message,
-            )
-        with workflow_errors():
-            raise exc
-
-    if _outside_region(store, user, year):
-        refuse(
-            WorkflowError(
-                "forbidden",
-                f"{year} 年度数据含有您辖区以外的企业，部门文件将替换全年数据，只能由省级管理员上传 / "
-                "the year holds firms outside your region and a file replaces the whole year's "
-                "department data: the province administrator uploads it",
-            )
+    with workflow_errors():
+        upload_id, report = receive_upload(
+            db,
+            store,
+            settings,
+            user=user,
+            actor=actor,
+            now=now,
+            filename=file.filename or "",
+            stream=file.file,
+            year=year,
         )
-    try:
-        check_upload_name(file.filename or "")
-    except WorkflowError as exc:
-        refuse(exc)
-    data = file.file.read(settings.upload_max_bytes + 1)
-    try:
-        check_size(len(data), settings.upload_max_bytes)
-    except WorkflowError as exc:
-        refuse(exc, size=len(data))
-    sha = sha256_of(data)
-    incoming = spool(data, settings.upload_dir, name)
-    try:
-        try:
-            found = recognise(incoming, source_profiles(settings.rules_dir))
-            if department is not None and found.source != department:
-                raise WorkflowError(
-                    "forbidden",
-                    f"该文件是{found.department}（{found.source}）数据，您只能上传本部门"
-                    f"（{department}）的文件 / this is {found.source} data; you may upload "
-                    f"{department} files only",
-                )
-        except WorkflowError as exc:
-            refuse(exc, size=len(data), sha=sha)
-        with db.writer() as w:
-            upload_id = begin_upload(
-                w,
-                year=year,
-                filename=name,
-                size=len(data),
-                sha256=sha,
-                department=found.source,
-                status="ingesting",
-                actor=actor,
-                now=now,
-            )
-        kept = keep_file(incoming, settings.upload_dir, upload_id, name)
-    finally:
-        shutil.rmtree(incoming.parent, ignore_errors=True)
-    try:
-        with db.writer() as w:
-            report = ingest_upload(
-                w,
-                upload_id,
-                kept,
-                year=year,
-                profiles=source_profiles(settings.rules_dir),
-                actor=actor,
-                now=now,
-            )
-    except Exception as exc:
-        # The store rolled back; the kept copy goes too, and the upload says why it failed.
-        shutil.rmtree(kept.parent, ignore_errors=True)
-        message = exc.message if isinstance(exc, WorkflowError) else "导入失败 / ingest failed"
-        with db.writer() as w:
-            fail_upload(w, upload_id, message, actor=actor, now=now)
-        if isinstance(exc, WorkflowError):
-            with workflow_errors():
-                raise
-        raise
     return UploadDoneOut(upload_id=upload_id, status="done", report=plain(report))
 
 
