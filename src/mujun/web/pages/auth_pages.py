@@ -8,13 +8,11 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from mujun.auth.audit import Actor, record
-from mujun.auth.sessions import create_session, end_session
+from mujun.auth.sessions import end_session
 from mujun.auth.users import (
-    check_login,
     check_password_change,
     get_user,
     password_change_reason,
-    record_login,
     record_password_change,
 )
 from mujun.web.deps import (
@@ -25,6 +23,7 @@ from mujun.web.deps import (
     SettingsDep,
     client_ip,
 )
+from mujun.web.login import log_in
 from mujun.web.pages.common import SessionPageDep, render, safe_next
 from mujun.web.pages.i18n import request_lang, translator
 from mujun.web.security import (
@@ -86,25 +85,9 @@ def login_submit(
     if not username or not password:
         msg = f"{t('username')} / {t('password')}: 必填 / required"
         return _login_page(request, settings, [msg], target, 400)
-    ip = client_ip(request)
-    with db.reader() as r:
-        check = check_login(r, username, password, now=now, settings=settings)
+    outcome = log_in(request, db, username, password, now=now, settings=settings, current=current)
+    result, token, csrf = outcome.result, outcome.token, outcome.csrf
     signers: Signers = request.app.state.signers
-    with db.writer() as w:
-        result = record_login(w, check, now=now, settings=settings, ip=ip)
-        if result.user is not None:
-            if current is not None:
-                end_session(w, current.session_id)
-            csrf = signers.new_csrf()
-            token = create_session(
-                w,
-                result.user.username,
-                csrf,
-                now=now,
-                settings=settings,
-                ip=ip,
-                user_agent=request.headers.get("user-agent"),
-            )
     if result.user is None:
         if result.reason == "locked":
             until = f"{result.locked_until:%Y-%m-%d %H:%M} UTC" if result.locked_until else ""

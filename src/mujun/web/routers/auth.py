@@ -5,13 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from mujun.auth.audit import Actor, record
-from mujun.auth.sessions import create_session, end_session
+from mujun.auth.sessions import end_session
 from mujun.auth.users import (
-    check_login,
     check_password_change,
     get_user,
     password_change_reason,
-    record_login,
     record_password_change,
 )
 from mujun.web.deps import (
@@ -23,6 +21,7 @@ from mujun.web.deps import (
     client_ip,
 )
 from mujun.web.errors import HttpError, not_logged_in
+from mujun.web.login import log_in
 from mujun.web.models import (
     COMMON_ERRORS,
     CsrfOut,
@@ -66,27 +65,11 @@ def login(
     current: OptionalSessionDep,
 ) -> LoginOut:
     """Log in: a new session (and CSRF token) on success; 401, or 403 while locked."""
-    ip = client_ip(request)
-    # argon2 runs on a reader, outside the write lock: a burst of logins must not hold up
-    # every other write (audit entries of reads included).
-    with db.reader() as r:
-        check = check_login(r, body.username, body.password, now=now, settings=settings)
+    outcome = log_in(
+        request, db, body.username, body.password, now=now, settings=settings, current=current
+    )
+    result, token, csrf = outcome.result, outcome.token, outcome.csrf
     signers: Signers = request.app.state.signers
-    with db.writer() as w:
-        result = record_login(w, check, now=now, settings=settings, ip=ip)
-        if result.user is not None:
-            if current is not None:
-                end_session(w, current.session_id)  # a login never inherits an older session
-            csrf = signers.new_csrf()
-            token = create_session(
-                w,
-                result.user.username,
-                csrf,
-                now=now,
-                settings=settings,
-                ip=ip,
-                user_agent=request.headers.get("user-agent"),
-            )
     if result.user is None:
         if result.reason == "locked":
             until = f"{result.locked_until:%Y-%m-%d %H:%M} UTC" if result.locked_until else ""
