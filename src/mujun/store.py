@@ -362,7 +362,76 @@ MIGRATIONS += (
     ),
 )
 
-SCHEMA_VERSION = MIGRATIONS[-1].version
+MIGRATIONS += (
+    Migration(
+        6,
+        "designated phones, SMS codes and outbox, notifications, audit archive anchors",
+        # sms_codes keeps only a keyed hash of each code (HMAC with a stored secret: a plain hash
+        # of 6 digits is reversed by trying the million codes). sms_outbox is every SMS the
+        # platform sent, whatever the driver; the "outbox" driver stops there for an operator
+        # to read. audit_anchors records each archive of old audit entries: the hash of the last
+        # archived entry (so the remaining chain still verifies) and the archive file's SHA-256.
+        """
+        ALTER TABLE users ADD COLUMN phone VARCHAR;
+        CREATE SEQUENCE IF NOT EXISTS sms_code_id_seq START 1;
+        CREATE SEQUENCE IF NOT EXISTS sms_message_id_seq START 1;
+        CREATE SEQUENCE IF NOT EXISTS notification_id_seq START 1;
+        CREATE TABLE sms_codes (
+            code_id BIGINT PRIMARY KEY,
+            username VARCHAR NOT NULL,
+            purpose VARCHAR NOT NULL,
+            code_hash VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            expires_at TIMESTAMP NOT NULL,
+            used_at TIMESTAMP,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            message_id BIGINT,
+            ip VARCHAR
+        );
+        CREATE TABLE sms_outbox (
+            message_id BIGINT PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            username VARCHAR,
+            phone VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            text VARCHAR NOT NULL,
+            driver VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            sent_at TIMESTAMP,
+            error VARCHAR
+        );
+        CREATE TABLE notifications (
+            notification_id BIGINT PRIMARY KEY,
+            username VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            title VARCHAR NOT NULL,
+            body VARCHAR,
+            link VARCHAR,
+            ref VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            read_at TIMESTAMP
+        );
+        CREATE INDEX notifications_user ON notifications (username);
+        CREATE TABLE audit_anchors (
+            archive_id INTEGER PRIMARY KEY,
+            first_seq BIGINT NOT NULL,
+            last_seq BIGINT NOT NULL,
+            last_hash VARCHAR NOT NULL,
+            entries BIGINT NOT NULL,
+            cutoff TIMESTAMP NOT NULL,
+            file_name VARCHAR NOT NULL,
+            file_sha256 VARCHAR NOT NULL,
+            archived_at TIMESTAMP NOT NULL,
+            archived_by VARCHAR NOT NULL
+        );
+        """,
+    ),
+)
+
+# Migrations are applied by version membership and numbers may have gaps (several branches add
+# theirs in parallel), so the schema version is the highest number, not the last one listed.
+SCHEMA_VERSION = max(m.version for m in MIGRATIONS)
 
 
 class Store:
@@ -486,7 +555,9 @@ def open_store(path: Path | str, *, read_only: bool = False, threads: int = 2) -
     store = Store(con, path, read_only)
     if not read_only:
         migrate(store)
-    elif store.schema_version() != SCHEMA_VERSION:
+    elif not {m.version for m in MIGRATIONS} <= {
+        r[0] for r in store.rows("SELECT version FROM schema_migrations")
+    }:
         raise StoreError(
             f"store {path} has schema version {store.schema_version()}, expected {SCHEMA_VERSION}",
             "open it once read-write to migrate it",

@@ -342,7 +342,7 @@ def _build_enterprises(store: Store, year: int) -> None:
         SELECT ?::INTEGER AS year, r.uscc, r.name, r.county_code, mc.city AS city_code,
                mc.status AS division_status, r.town, r.industry_code,
                mi.division AS industry_division, mi.traditional AS traditional_industry,
-               r.above_size, r.established, r.file_id, r.row_no
+               r.above_size, r.established, r.contact_phone, r.file_id, r.row_no
         FROM cur_register r
         LEFT JOIN map_county mc ON mc.code = r.county_code
         LEFT JOIN map_industry mi ON mi.code = r.industry_code

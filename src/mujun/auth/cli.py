@@ -21,6 +21,7 @@ from rich.table import Table
 
 from mujun.auth.audit import Actor
 from mujun.auth.clock import utcnow
+from mujun.auth.phones import mask_phone
 from mujun.auth.roles import ROLE_NAMES, parse_role
 from mujun.auth.settings import AuthSettings
 from mujun.auth.users import (
@@ -29,6 +30,7 @@ from mujun.auth.users import (
     list_users,
     reset_password,
     set_disabled,
+    set_phone,
     unlock_user,
 )
 from mujun.errors import MujunError
@@ -97,6 +99,13 @@ def add_user(
         str | None, typer.Option(help="企业用户的统一社会信用代码 / enterprise's credit code")
     ] = None,
     display_name: Annotated[str | None, typer.Option(help="显示名称 / display name")] = None,
+    phone: Annotated[
+        str | None,
+        typer.Option(
+            help="指定联系人手机（企业据此短信登录）/ designated mobile number (enterprises then "
+            "log in by SMS code)"
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """新增用户并打印初始口令（首次登录须修改）/ Add an account; prints its initial password."""
@@ -116,7 +125,14 @@ def add_user(
             department=department,
             uscc=uscc,
             display_name=display_name,
+            phone=phone,
         )
+    if user.logs_in_by_sms:
+        console.print(
+            f"已新增 {user.username}（{ROLE_NAMES[user.role]}），短信验证码登录，手机 "
+            f"{mask_phone(user.phone)} / added; logs in by SMS code"
+        )
+        return
     console.print(f"已新增 {user.username}（{ROLE_NAMES[user.role]}）/ added {user.role.value}")
     console.print(f"初始口令 / initial password: {password}")
     console.print("首次登录须修改口令 / it must be changed at first login")
@@ -148,6 +164,13 @@ def import_users(
         f"{report.invalid} 个 / created {report.created}, existing {report.existing}, "
         f"invalid codes skipped {report.invalid}"
     )
+    if report.phones_set or report.bad_phones:
+        console.print(
+            f"按名录登记指定联系人手机 {report.phones_set} 个（这些企业用短信验证码登录），无效手机号 "
+            f"{report.bad_phones} 个未登记 / designated phones from the register: "
+            f"{report.phones_set} (they log in by SMS code); invalid numbers left out: "
+            f"{report.bad_phones}"
+        )
     if report.passwords:
         console.print(
             f"初始口令已写入 {out}（仅本人可读，分发后请删除）/ initial passwords in {out}; "
@@ -212,7 +235,15 @@ def list_cmd(
         users = list_users(store, parsed)
         now = utcnow()
     table = Table(title=f"用户 users ({len(users)})")
-    for col in ("username", "role", "scope/department/uscc", "name", "state", "last login"):
+    for col in (
+        "username",
+        "role",
+        "scope/department/uscc",
+        "name",
+        "phone",
+        "state",
+        "last login",
+    ):
         table.add_column(col)
     for u in users:
         state = []
@@ -227,6 +258,7 @@ def list_cmd(
             f"{u.role.value} {ROLE_NAMES[u.role]}",
             u.scope or u.department or u.uscc or "",
             u.display_name or "",
+            mask_phone(u.phone) or "",
             "; ".join(state) or "正常 active",
             f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "",
         )
@@ -256,3 +288,25 @@ def unlock(
     with open_store(_db(db)) as store:
         unlock_user(store, username, now=utcnow(), actor=_actor())
     console.print(f"{username} 已解锁 / unlocked")
+
+
+@users_app.command("phone")
+@_friendly
+def phone_cmd(
+    username: Annotated[str, typer.Argument(help="用户名 / username")],
+    phone: Annotated[
+        str | None, typer.Argument(help="11 位手机号 / mobile number (omit with --clear)")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="清除手机号 / remove the number")] = False,
+    db: DbOption = None,
+) -> None:
+    """登记或清除指定联系人手机（企业账户据此用短信验证码登录）/ Set or clear the designated
+    mobile number; an enterprise with one logs in by SMS code."""
+    if (phone is None) == (not clear):
+        raise MujunError("请给出手机号，或用 --clear 清除 / give a number, or --clear to remove it")
+    with open_store(_db(db)) as store:
+        user = set_phone(store, username, None if clear else phone, now=utcnow(), actor=_actor())
+    if user.phone:
+        console.print(f"{username} 的指定联系人手机：{mask_phone(user.phone)} / phone set")
+    else:
+        console.print(f"{username} 的手机号已清除 / phone cleared")

@@ -24,6 +24,7 @@ from mujun.auth.passwords import (
     verify_dummy,
     verify_password,
 )
+from mujun.auth.phones import mask_phone, normalise_phone, require_phone
 from mujun.auth.roles import PROVINCE_CODE, REGION_ROLES, Role, check_account
 from mujun.auth.sessions import end_user_sessions
 from mujun.auth.settings import AuthSettings
@@ -35,7 +36,7 @@ USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}")
 _USER_COLUMNS = (
     "username, display_name, role, scope, department, uscc, password_hash, must_change_password, "
     "failed_logins, locked_until, disabled, password_changed_at, last_login_at, created_at, "
-    "created_by"
+    "created_by, phone"
 )
 
 
@@ -58,6 +59,13 @@ class User:
     last_login_at: datetime | None
     created_at: datetime
     created_by: str | None
+    phone: str | None = field(default=None, repr=False)
+
+    @property
+    def logs_in_by_sms(self) -> bool:
+        """Whether the account logs in with an SMS code to its designated phone (an enterprise
+        with a phone on record) instead of a password."""
+        return self.role == Role.ENTERPRISE and bool(self.phone)
 
     @property
     def region(self) -> str | None:
@@ -71,6 +79,8 @@ class User:
         out = asdict(self)
         del out["password_hash"]
         out["role"] = self.role.value
+        # Personal data: the designated contact's number is shown (and audited) masked only.
+        out["phone"] = mask_phone(self.phone)
         return out
 
 
@@ -79,7 +89,7 @@ class LoginResult:
     """Outcome of :func:`authenticate`: the user on success, otherwise a reason code."""
 
     user: User | None
-    reason: str | None = None  # bad-credentials | locked | disabled
+    reason: str | None = None  # bad-credentials | bad-code | locked | disabled | sms-only
     locked_until: datetime | None = None
 
 
@@ -91,6 +101,8 @@ class ImportReport:
     existing: int = 0
     invalid: int = 0
     passwords: list[tuple[str, str, str]] = field(default_factory=list)  # username, name, password
+    phones_set: int = 0  # accounts given the register's designated phone (new or without one)
+    bad_phones: int = 0  # register phones that are not valid mobile numbers (left unset)
 
 
 def _user(row: tuple) -> User:
@@ -128,6 +140,8 @@ def list_users(store: Store, role: Role | None = None) -> list[User]:
 
 def password_change_reason(user: User, now: datetime, settings: AuthSettings) -> str | None:
     """Why ``user`` must change the password before anything else, or None."""
+    if user.logs_in_by_sms:
+        return None  # no password in use: the account logs in by SMS code
     if user.must_change_password:
         return "首次登录或口令被重置，请先修改口令 / change the initial password first"
     if settings.password_max_age_days and (
@@ -155,6 +169,7 @@ def create_user(
     display_name: str | None = None,
     password: str | None = None,
     must_change_password: bool = True,
+    phone: str | None = None,
 ) -> tuple[User, str]:
     """Add an account and return it with its password (generated unless given)."""
     errors = []
@@ -168,6 +183,11 @@ def create_user(
         scope = PROVINCE_CODE
     if password is not None:
         errors += check_password_policy(password, settings, username)
+    if phone is not None:
+        try:
+            phone = require_phone(phone)
+        except InputError as exc:
+            errors.append(exc.message)
     if errors:
         raise InputError("; ".join(errors))
     generated = password is None
@@ -181,7 +201,7 @@ def create_user(
             raise InputError(f"用户 {username} 已存在 / user already exists")
         store.execute(
             f"INSERT INTO users ({_USER_COLUMNS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, FALSE, ?, NULL, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, FALSE, ?, NULL, ?, ?, ?)",
             [
                 username,
                 display_name,
@@ -194,6 +214,7 @@ def create_user(
                 now,
                 now,
                 actor.name,
+                phone,
             ],
         )
         user = require_user(store, username)
@@ -206,9 +227,10 @@ class LoginCheck:
     """A verified login attempt, not yet written (see :func:`check_login`)."""
 
     username: str
-    outcome: str  # ok | bad-credentials | locked | disabled
+    outcome: str  # ok | bad-credentials | bad-code | locked | disabled | sms-only
     user: User | None = None
     new_hash: str | None = None  # a stronger hash of the same password, to store on success
+    method: str = "password"  # password | sms
 
 
 def check_login(
@@ -224,6 +246,10 @@ def check_login(
         return LoginCheck(username, "disabled", user)
     if user.locked_until is not None and user.locked_until > now:
         return LoginCheck(username, "locked", user)
+    if user.role == Role.ENTERPRISE and (user.phone or not settings.enterprise_password_fallback):
+        # Enterprises log in with an SMS code to the designated contact (ux.md); a password is
+        # only the fallback for accounts without a phone on record, when allowed.
+        return LoginCheck(username, "sms-only", user)
     if not verify_password(user.password_hash, password):
         return LoginCheck(username, "bad-credentials", user)
     stronger = (
@@ -250,17 +276,17 @@ def record_login(
         user = get_user(store, check.username) if check.user is not None else None
         actor = Actor(name, user.role.value if user else None, ip)
         outcome = check.outcome
-        if user is not None and outcome in ("ok", "bad-credentials"):
+        if user is not None and outcome in ("ok", "bad-credentials", "bad-code"):
             # Another request may have locked or disabled the account since the check.
             if user.disabled:
                 outcome = "disabled"
             elif user.locked_until is not None and user.locked_until > now:
                 outcome = "locked"
-        if user is None or outcome in ("disabled", "locked"):
+        if user is None or outcome in ("disabled", "locked", "sms-only"):
             record(store, actor, now, "login", obj, f"failure: {outcome}")
             until = user.locked_until if user is not None and outcome == "locked" else None
             return LoginResult(None, outcome, until)
-        if outcome == "bad-credentials":
+        if outcome in ("bad-credentials", "bad-code"):
             # An expired lock starts a fresh count.
             failures = 1 if user.locked_until is not None else user.failed_logins + 1
             locked = failures >= settings.lockout_failures
@@ -275,7 +301,7 @@ def record_login(
                 now,
                 "login",
                 obj,
-                "failure: bad-credentials"
+                f"failure: {outcome}"
                 + (f"; locked until {until:%Y-%m-%d %H:%M}" if locked else ""),
                 before={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
                 after={"failed_logins": 0 if locked else failures, "locked_until": until},
@@ -286,7 +312,8 @@ def record_login(
             "password_hash = coalesce(?, password_hash) WHERE username = ?",
             [now, check.new_hash, user.username],
         )
-        record(store, actor, now, "login", obj, "ok")
+        method = {"method": check.method} if check.method != "password" else None
+        record(store, actor, now, "login", obj, "ok", after=method)
         return LoginResult(require_user(store, user.username))
 
 
@@ -465,8 +492,11 @@ def import_enterprise_users(
         raise InputError(
             "库中没有企业名录 / the store has no enterprise register", "run `mujun ingest` first"
         )
+    # The register's designated contact (联系人手机) when the year's register file had one.
+    has_phone = "contact_phone" in store.table_columns("enterprises")
+    phone_col = "any_value(e.contact_phone)" if has_phone else "NULL"
     rows = store.rows(
-        "SELECT e.uscc, any_value(e.name) FROM enterprises e "
+        f"SELECT e.uscc, any_value(e.name), {phone_col} FROM enterprises e "
         "WHERE e.year = ? AND e.uscc IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM users u WHERE u.username = e.uscc) "
         "GROUP BY e.uscc ORDER BY e.uscc",
@@ -486,13 +516,21 @@ def import_enterprise_users(
             "check --year, or ingest that year's files",
         )
     records = []
-    for i, (uscc, name) in enumerate(rows):
+    for i, (uscc, name, raw_phone) in enumerate(rows):
         if not validate_uscc(uscc).valid:
             report.invalid += 1
             continue
+        phone = normalise_phone(raw_phone)
+        report.bad_phones += raw_phone is not None and str(raw_phone).strip() != "" and not phone
         password = generate_password()
-        records.append((uscc, name, ONE_TIME_HASHER.hash(password)))
-        report.passwords.append((uscc, name or "", password))
+        records.append((uscc, name, ONE_TIME_HASHER.hash(password), phone))
+        if phone:
+            # Logs in by SMS code to the designated phone: the password is never used.
+            report.passwords.append(
+                (uscc, name or "", f"短信验证码登录 / SMS login {mask_phone(phone)}")
+            )
+        else:
+            report.passwords.append((uscc, name or "", password))
         if progress and i % 1000 == 0:
             progress(i, len(rows))
     with store.transaction():
@@ -511,10 +549,14 @@ def import_enterprise_users(
                     "password_changed_at": pa.array([now] * n, pa.timestamp("us")),
                     "created_at": pa.array([now] * n, pa.timestamp("us")),
                     "created_by": [actor.name] * n,
+                    "phone": pa.array([r[3] for r in records], pa.string()),
                 }
             )
             store.insert_arrow("users", table)
         report.created = len(records)
+        report.phones_set = sum(1 for r in records if r[3])
+        if has_phone:
+            report.phones_set += _fill_register_phones(store, year)
         record(
             store,
             actor,
@@ -525,8 +567,57 @@ def import_enterprise_users(
                 "created": report.created,
                 "existing": report.existing,
                 "invalid": report.invalid,
+                "phones_set": report.phones_set,
+                "bad_phones": report.bad_phones,
             },
         )
     if progress:
         progress(len(rows), len(rows))
     return report
+
+
+def _fill_register_phones(store: Store, year: int) -> int:
+    """Give existing enterprise accounts without a phone the register's designated contact
+    (a phone set by an administrator is never overwritten); return how many got one."""
+    rows = store.rows(
+        "SELECT u.username, any_value(e.contact_phone) FROM users u JOIN enterprises e "
+        "ON e.uscc = u.username AND e.year = ? WHERE u.role = 'enterprise' AND u.phone IS NULL "
+        "AND e.contact_phone IS NOT NULL GROUP BY u.username",
+        [year],
+    )
+    pairs = [(u, p) for u, p in ((u, normalise_phone(raw)) for u, raw in rows) if p]
+    if pairs:
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE register_phones (username VARCHAR, phone VARCHAR)"
+        )
+        store.insert_arrow(
+            "register_phones",
+            pa.table({"username": [u for u, _ in pairs], "phone": [p for _, p in pairs]}),
+        )
+        store.execute(
+            "UPDATE users SET phone = r.phone FROM register_phones r "
+            "WHERE users.username = r.username AND users.phone IS NULL"
+        )
+        store.execute("DROP TABLE register_phones")
+    return len(pairs)
+
+
+def set_phone(
+    store: Store, username: str, phone: str | None, *, now: datetime, actor: Actor
+) -> User:
+    """Set (or clear, with None) the designated contact's mobile number of an account; audited
+    with the numbers masked. An enterprise with a phone logs in by SMS code from then on."""
+    user = require_user(store, username)
+    new = require_phone(phone) if phone is not None else None
+    with store.transaction():
+        store.execute("UPDATE users SET phone = ? WHERE username = ?", [new, username])
+        record(
+            store,
+            actor,
+            now,
+            "user.phone",
+            f"user:{username}",
+            before={"phone": mask_phone(user.phone)},
+            after={"phone": mask_phone(new)},
+        )
+    return require_user(store, username)

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from mujun import __version__
 from mujun.auth.clock import utcnow
 from mujun.auth.keys import stored_secret
+from mujun.auth.sms import SmsDispatcher, gateway_for
 from mujun.web.db import Database
 from mujun.web.errors import TEMPLATES_DIR, install_error_handlers
 from mujun.web.pages import include_pages
@@ -26,6 +27,7 @@ from mujun.web.routers import (
     files,
     publication,
     runs,
+    sms,
     upload,
     users,
     workflow,
@@ -46,9 +48,18 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         with db.writer() as w:
             secret = stored_secret(w, "cookie_secret", clock())
 
+    # SMS through the deployment's gateway are posted by a background thread, outside the
+    # write lock; the default outbox driver needs none.
+    gateway = gateway_for(settings)
+    dispatcher = SmsDispatcher(db, gateway, clock) if gateway is not None else None
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if dispatcher is not None:
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         db.close()
 
     app = FastAPI(
@@ -66,6 +77,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     app.state.db = db
     app.state.clock = clock
     app.state.signers = Signers(secret)
+    app.state.sms_dispatcher = dispatcher
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     install_error_handlers(app)
 
@@ -97,7 +109,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         """Liveness: answers without a login and without touching confidential data."""
         return {"ok": True, "version": __version__}
 
-    for module in (auth, runs, divisions, users, audit, files):
+    for module in (auth, sms, runs, divisions, users, audit, files):
         app.include_router(module.router, prefix=API_PREFIX)
     # Publication, confirmation and uploads (mujun.workflow); folders next to the store by default.
     app.state.workflow_settings = WorkflowSettings().folders_for(settings.db)

@@ -28,6 +28,7 @@ STATUS_TEXT = {
     404: "未找到 / Not found",
     405: "不支持的方法 / Method not allowed",
     422: "参数不正确 / Invalid parameters",
+    429: "请求过于频繁 / Too many requests",
     500: "服务器内部错误 / Internal error",
 }
 

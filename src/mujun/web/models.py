@@ -55,6 +55,7 @@ class UserOut(BaseModel):
     scope: str | None
     department: str | None
     uscc: str | None
+    phone: str | None = Field(None, description="指定联系人手机（脱敏）/ designated phone, masked")
     must_change_password: bool
     disabled: bool
     locked_until: datetime | None
@@ -318,6 +319,7 @@ _ERROR_TEXT = {
     413: "file too large",
     415: "file of the wrong type",
     422: "parameters or body do not match the schema",
+    429: "too many requests: wait the Retry-After seconds",
 }
 # Every router documents these; workflow routers add 409/413/415.
 COMMON_ERRORS = error_responses(400, 401, 403, 404, 422)

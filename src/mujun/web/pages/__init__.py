@@ -25,6 +25,7 @@ from mujun.web.pages import (
     quality,
     rankings,
     runs,
+    sms_login,
     upload,
 )
 from mujun.web.pages.common import LoginRequired, PasswordChangeRequired, login_url
@@ -92,6 +93,7 @@ def include_pages(app: FastAPI) -> None:
         objections,
         confirm,
         upload,
+        sms_login,
     ):
         app.include_router(module.router)
 

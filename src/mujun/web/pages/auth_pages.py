@@ -23,7 +23,7 @@ from mujun.web.deps import (
     SettingsDep,
     client_ip,
 )
-from mujun.web.login import log_in
+from mujun.web.login import SMS_ONLY, log_in
 from mujun.web.pages.common import SessionPageDep, render, safe_next
 from mujun.web.pages.i18n import request_lang, translator
 from mujun.web.security import (
@@ -95,6 +95,8 @@ def login_submit(
             return _login_page(request, settings, [msg], target, 403)
         if result.reason == "disabled":
             return _login_page(request, settings, ["账户已停用 / account disabled"], target, 403)
+        if result.reason == "sms-only":
+            return _login_page(request, settings, [SMS_ONLY], target, 403)
         msg = "用户名或口令错误 / wrong username or password"
         return _login_page(request, settings, [msg], target, 401)
     go = "/password" if password_change_reason(result.user, now, settings) else target

@@ -233,6 +233,55 @@ LABELS: dict[str, tuple[str, str]] = {
     "see_quality": ("查看数据质量", "See data quality"),
 }
 
+# SMS login, notifications, the audit log and the enterprise home page.
+LABELS.update(
+    {
+        "sms_login": ("企业短信登录", "Enterprise SMS login"),
+        "sms_login_hint": (
+            "企业用户：用统一社会信用代码和发送到指定联系人手机的验证码登录",
+            "Enterprises: log in with the credit code and a code sent to the designated phone",
+        ),
+        "password_login": ("账号口令登录", "Password login"),
+        "credit_code": ("统一社会信用代码", "Credit code"),
+        "sms_code": ("短信验证码", "SMS code"),
+        "send_code": ("获取验证码", "Send code"),
+        "notifications": ("消息", "Notifications"),
+        "unread": ("未读", "unread"),
+        "mark_all_read": ("全部标为已读", "Mark all read"),
+        "mark_read": ("标为已读", "Mark read"),
+        "no_notifications": ("暂无消息", "No notifications"),
+        "audit_log": ("审计日志", "Audit log"),
+        "actor": ("操作者", "Actor"),
+        "action": ("操作", "Action"),
+        "object": ("对象", "Object"),
+        "result": ("结果", "Result"),
+        "time_utc": ("时间（UTC）", "Time (UTC)"),
+        "date_from": ("起始日期", "From"),
+        "date_to": ("截止日期", "To"),
+        "export_csv": ("导出CSV", "Export CSV"),
+        "chain_ok": ("哈希链校验通过", "Hash chain verified"),
+        "chain_broken": ("哈希链校验发现问题", "Hash chain problems"),
+        "archives": ("归档记录", "Archives"),
+        "retention": ("保存期限", "Retention"),
+        "sms_outbox": ("短信发件箱", "SMS outbox"),
+        "home": ("首页", "Home"),
+        "my_class": ("评价类别", "Class"),
+        "rank": ("排名", "Rank"),
+        "total_score": ("综合得分", "Total score"),
+        "score_breakdown": ("得分明细", "Score breakdown"),
+        "indicator": ("指标", "Indicator"),
+        "value": ("数值", "Value"),
+        "benchmark": ("基准值", "Benchmark"),
+        "points": ("得分", "Points"),
+        "weight": ("权重", "Weight"),
+        "download_sheet": ("下载一企一单", "Download one-firm sheet"),
+        "go_confirm": ("确认或提出异议", "Confirm or contest"),
+        "policy_and_path": ("政策兑现与升档路径", "Policies and the path to the next class"),
+        "contact_phone": ("指定联系人手机", "Designated phone"),
+        "no_result": ("暂无已公示的评价结果", "No published result yet"),
+    }
+)
+
 CLASS_NAMES: dict[str, tuple[str, str]] = {
     "A": ("A类 优先发展", "A (priority)"),
     "B": ("B类 提升发展", "B (upgrade)"),

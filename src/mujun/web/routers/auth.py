@@ -21,7 +21,7 @@ from mujun.web.deps import (
     client_ip,
 )
 from mujun.web.errors import HttpError, not_logged_in
-from mujun.web.login import log_in
+from mujun.web.login import SMS_ONLY, log_in
 from mujun.web.models import (
     COMMON_ERRORS,
     CsrfOut,
@@ -81,6 +81,8 @@ def login(
             )
         if result.reason == "disabled":
             raise HttpError(403, "账户已停用 / this account is disabled")
+        if result.reason == "sms-only":
+            raise HttpError(403, SMS_ONLY)
         raise not_logged_in("用户名或口令错误 / wrong username or password")
     set_session_cookies(response, signers.sign_session(token), csrf, settings.cookie_secure)
     return LoginOut(
