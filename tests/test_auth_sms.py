@@ -9,6 +9,7 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -268,10 +269,10 @@ def test_the_login_page_sends_a_code_and_logs_in_without_javascript(world):
 
 
 class _Gateway(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
     fail_next = 0
 
-    def do_POST(self):  # noqa: N802 - the http.server API
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         body["auth"] = self.headers.get("Authorization")
         if _Gateway.fail_next:
