@@ -69,6 +69,9 @@ def _register_web_commands() -> None:
     from mujun.web.cli import serve_command
 
     app.add_typer(users_app, name="users", help="账户管理 / user accounts")
+    from mujun.loweff.cli import loweff_app
+
+    app.add_typer(loweff_app, name="loweff", help="低效企业认定与整治跟踪 / low-efficiency firms")
     app.command("serve")(friendly(serve_command))
 
 

@@ -429,6 +429,81 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        10,
+        "low-efficiency lists and cases",
+        # loweff_lists: one row per identification (the rules it used, kept whole). loweff_entries:
+        # the current list of each year, one row per firm (listed, or followed: an open case the
+        # rules no longer hit). loweff_cases: a firm's case across years with its status;
+        # loweff_events: every status change (append-only, also in the audit log).
+        """
+        CREATE SEQUENCE IF NOT EXISTS loweff_list_id_seq START 1;
+        CREATE SEQUENCE IF NOT EXISTS loweff_event_id_seq START 1;
+        CREATE TABLE loweff_lists (
+            list_id INTEGER PRIMARY KEY,
+            year INTEGER NOT NULL,
+            run_id VARCHAR NOT NULL,
+            region VARCHAR NOT NULL,
+            rules_hash VARCHAR NOT NULL,
+            rules_name VARCHAR NOT NULL,
+            rules_body JSON NOT NULL,
+            summary JSON,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL
+        );
+        CREATE TABLE loweff_cases (
+            case_id INTEGER NOT NULL,
+            uscc VARCHAR NOT NULL,
+            name VARCHAR,
+            county_code VARCHAR,
+            city_code VARCHAR,
+            status VARCHAR NOT NULL,
+            status_date DATE,
+            land_freed_mu DOUBLE,
+            land_mu DOUBLE,
+            first_year INTEGER,
+            last_year INTEGER,
+            last_listed_year INTEGER,
+            last_listed BOOLEAN,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE loweff_entries (
+            year INTEGER NOT NULL,
+            uscc VARCHAR NOT NULL,
+            case_id INTEGER NOT NULL,
+            list_id INTEGER NOT NULL,
+            listed BOOLEAN NOT NULL,
+            name VARCHAR,
+            county_code VARCHAR,
+            city_code VARCHAR,
+            industry_code VARCHAR,
+            size VARCHAR,
+            "class" VARCHAR,
+            land_mu DOUBLE,
+            total DOUBLE,
+            hits VARCHAR,
+            hit_names VARCHAR,
+            figures JSON
+        );
+        CREATE TABLE loweff_events (
+            event_id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL,
+            from_status VARCHAR NOT NULL,
+            to_status VARCHAR NOT NULL,
+            event_date DATE NOT NULL,
+            note VARCHAR NOT NULL,
+            land_freed_mu DOUBLE,
+            actor VARCHAR NOT NULL,
+            role VARCHAR,
+            recorded_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
+
 # Migrations are applied by version membership and numbers may have gaps (several branches add
 # theirs in parallel), so the schema version is the highest number, not the last one listed.
 SCHEMA_VERSION = max(m.version for m in MIGRATIONS)
