@@ -377,7 +377,11 @@ def list_entries(
         f"JOIN loweff_lists l ON l.list_id = e.list_id WHERE {sql_where}"
     )
     total = int(store.scalar(f"SELECT count(*) {base}", args))
-    limit = "" if everything else f"LIMIT {int(query.page_size)} OFFSET {int((query.page - 1) * query.page_size)}"
+    limit = (
+        ""
+        if everything
+        else f"LIMIT {int(query.page_size)} OFFSET {int((query.page - 1) * query.page_size)}"
+    )
     rows = store.rows(
         "SELECT c.case_id, e.year, e.uscc, e.name, e.county_code, e.city_code, e.industry_code, "
         'e.size, e."class", e.land_mu, e.total, e.listed, e.hits, e.hit_names, '

@@ -90,8 +90,11 @@ def identify_command(
     ] = None,
     run: Annotated[
         str | None,
-        typer.Option("--run", help="评价批次 / run (default: the year's newest final, "
-                     "else published, else draft run)"),
+        typer.Option(
+            "--run",
+            help="评价批次 / run (default: the year's newest final, "
+            "else published, else draft run)",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -103,7 +106,9 @@ def identify_command(
     path = rules or Settings().rules_dir / "low-efficiency" / "tax-under-1.yaml"
     rule_set = load_loweff_rules(path)
     with open_store(_db(db)) as store:
-        rep = identify(store, year, rule_set, actor=_actor(), now=utcnow(), run_id=run, origin=str(path))
+        rep = identify(
+            store, year, rule_set, actor=_actor(), now=utcnow(), run_id=run, origin=str(path)
+        )
     console.print(
         f"名单 {rep.list_id}：{rep.year} 年度，批次 {rep.run_id}，地区 {rep.region}，规则「{rep.rules_name}」"
     )
@@ -125,8 +130,10 @@ def list_command(
     region: RegionOption = None,
     status: Annotated[
         str | None,
-        typer.Option(help="案件状态 / status: identified, plan_agreed, upgraded, "
-                     "upgraded_by_data, merged, exited"),
+        typer.Option(
+            help="案件状态 / status: identified, plan_agreed, upgraded, "
+            "upgraded_by_data, merged, exited"
+        ),
     ] = None,
     left: Annotated[
         bool, typer.Option("--left", help="列出已出列（数据达标）的企业 / firms that left the list")
@@ -178,9 +185,16 @@ def export_command(
     cond, params = _region_cond(region)
     with open_store(_db(db), read_only=True) as store:
         total, rows = list_entries(
-            store, EntryQuery(year=year, listed=None), cond, params, _all_lists(store), everything=True
+            store,
+            EntryQuery(year=year, listed=None),
+            cond,
+            params,
+            _all_lists(store),
+            everything=True,
         )
-    out.write_bytes(list_workbook(f"低效企业{year}" if lang != "en" else f"low-eff {year}", rows, lang))
+    out.write_bytes(
+        list_workbook(f"低效企业{year}" if lang != "en" else f"low-eff {year}", rows, lang)
+    )
     console.print(f"已写出 {total} 行 / wrote {total} rows to {out}")
 
 
@@ -277,7 +291,9 @@ def summary_command(
     cond, params = _region_cond(region)
     with open_store(_db(db), read_only=True) as store:
         rows = summarise(store, cond, params, _all_lists(store), region, year)
-    table = Table("年度", "地区", "在列", "新认定", *(status_label(s) for s in STATUSES), "腾出土地（亩）")
+    table = Table(
+        "年度", "地区", "在列", "新认定", *(status_label(s) for s in STATUSES), "腾出土地（亩）"
+    )
     for r in rows:
         table.add_row(
             str(r["year"]),

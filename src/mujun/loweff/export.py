@@ -84,9 +84,10 @@ def list_workbook(title: str, rows: list[dict[str, Any]], lang: str = "zh") -> b
     for r, row in enumerate(rows, start=1):
         values = {
             **row,
-            "size_label": {"above": "Above" if en else "规上", "below": "Below" if en else "规下"}.get(
-                row["size"] or "", row["size"] or ""
-            ),
+            "size_label": {
+                "above": "Above" if en else "规上",
+                "below": "Below" if en else "规下",
+            }.get(row["size"] or "", row["size"] or ""),
             "listed_label": ("listed" if en else "在列")
             if row["listed"]
             else ("left the list" if en else "已出列"),

@@ -86,7 +86,9 @@ def choose_run(store: Store, year: int, run_id: str | None = None) -> tuple[str,
         [run_id or year],
     )
     if run_id and not rows:
-        raise InputError(f"评价批次 {run_id} 不存在 / run {run_id} not found", "list runs: mujun runs")
+        raise InputError(
+            f"评价批次 {run_id} 不存在 / run {run_id} not found", "list runs: mujun runs"
+        )
     if run_id:
         rid, run_year, status, params = rows[0]
         if int(run_year) != year:
@@ -104,7 +106,7 @@ def choose_run(store: Store, year: int, run_id: str | None = None) -> tuple[str,
     return best[0], best[2], _run_region(best[3])
 
 
-def _screen_region(rules_region: str, run_region: str) -> str:
+def screen_region(rules_region: str, run_region: str) -> str:
     if covers(rules_region, run_region):
         return run_region
     if covers(run_region, rules_region):
@@ -184,12 +186,13 @@ def screened_sql(
 
     figures = list(dict.fromkeys([*ALWAYS_FIGURES, *used, "land_mu"]))
     fig_sql = ", ".join(
-        f"'{c}', CASE WHEN isfinite({_column(c)}) THEN round({_column(c)}, 6) END"
-        for c in figures
+        f"'{c}', CASE WHEN isfinite({_column(c)}) THEN round({_column(c)}, 6) END" for c in figures
     )
     rules_sql = rule_sql(rules)
     hit_cols = ", ".join(f"{expr} AS {_column('hit_' + code)}" for code, expr in rules_sql)
-    hits = ", ".join(f"CASE WHEN {_column('hit_' + code)} THEN '{code}' END" for code, _ in rules_sql)
+    hits = ", ".join(
+        f"CASE WHEN {_column('hit_' + code)} THEN '{code}' END" for code, _ in rules_sql
+    )
     labels = {r.code: r.name.replace("'", "''") for r in rules.rules}
     hit_names = ", ".join(
         f"CASE WHEN {_column('hit_' + code)} THEN '{labels[code]}' END" for code, _ in rules_sql
@@ -234,7 +237,7 @@ def identify(
 ) -> IdentifyReport:
     """Screen the year's run with ``rules`` into the year's list and follow the cases; audited."""
     rid, _status, run_region = choose_run(store, year, run_id)
-    region = _screen_region(rules.region, run_region)
+    region = screen_region(rules.region, run_region)
     available = {
         r[0]
         for r in store.rows("SELECT DISTINCT indicator FROM result_items WHERE run_id = ?", [rid])

@@ -61,7 +61,9 @@ class Condition(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Condition:
-        bounds = [k for k in ("below", "at_most", "above", "at_least") if getattr(self, k) is not None]
+        bounds = [
+            k for k in ("below", "at_most", "above", "at_least") if getattr(self, k) is not None
+        ]
         if self.class_in is not None:
             if self.indicator is not None or bounds:
                 raise ValueError("`class_in` stands alone: no `indicator` or bound with it")
