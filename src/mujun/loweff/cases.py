@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from mujun.auth.audit import Actor, record
+from mujun.auth.roles import PROVINCE_CODE
 from mujun.reference.divisions import division_name
 from mujun.store import Store
 from mujun.workflow.errors import WorkflowError
@@ -281,10 +282,12 @@ def change_status(
 def visible_list_ids(store: Store, may_see_run) -> list[int]:
     """Lists whose run ``may_see_run(status, run_region)`` allows (the caller's scope rule)."""
     out = []
-    for lid, status, region in store.rows(
-        "SELECT l.list_id, coalesce(r.status, 'draft'), l.region FROM loweff_lists l "
+    for lid, status, params in store.rows(
+        "SELECT l.list_id, coalesce(r.status, 'draft'), r.params::VARCHAR FROM loweff_lists l "
         "LEFT JOIN runs r USING (run_id) ORDER BY l.list_id"
     ):
+        # The run's region, not the region screened: a draft is seen where the run is.
+        region = (json.loads(params) if params else {}).get("region") or PROVINCE_CODE
         if may_see_run(status, region):
             out.append(int(lid))
     return out

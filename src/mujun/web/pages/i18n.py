@@ -12,6 +12,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "app": ("亩均评价平台", "Mujun evaluation platform"),
     "overview": ("总览", "Overview"),
     "rankings": ("企业排名", "Rankings"),
+    "loweff": ("低效企业整治", "Low-efficiency firms"),
     "portrait": ("企业画像", "Enterprise portrait"),
     "quality": ("数据质量", "Data quality"),
     "login": ("登录", "Log in"),
