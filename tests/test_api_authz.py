@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from mujun.auth import Actor, Role, create_user
 from mujun.evaluation import evaluate
+from mujun.loweff import identify, parse_loweff_rules
 from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
@@ -55,6 +56,34 @@ def world(tmp_path_factory):
             )
 
         e1, e2, e3 = firm_in(k1), firm_in(k2), firm_in(k3)
+        # Low-efficiency list of the published run that lists every firm, so each has a case.
+        everyone = parse_loweff_rules(
+            {
+                "version": "1",
+                "name": "全部企业",
+                "region": "330000",
+                "source": "test",
+                "statuses": ["evaluated", "provisional", "not-evaluated"],
+                "rules": [
+                    {
+                        "code": "scored",
+                        "name": "有得分",
+                        "all": [{"indicator": "total", "at_least": -1e12}],
+                    },
+                    {
+                        "code": "unscored",
+                        "name": "无得分",
+                        "all": [{"indicator": "total", "below": -1e12, "missing": "hit"}],
+                    },
+                ],
+            },
+            "test",
+        )
+        identify(store, 2023, everyone, actor=Actor("test", "cli"), now=clock(), run_id=published)
+        cases = {
+            name: store.scalar("SELECT case_id FROM loweff_cases WHERE uscc = ?", [u])
+            for name, u in (("case_e1", e1), ("case_e2", e2), ("case_e3", e3))
+        }
         tax_file = store.scalar("SELECT min(file_id) FROM files WHERE source = 'tax'")
         env_file = store.scalar("SELECT min(file_id) FROM files WHERE source = 'env'")
         accounts = {
@@ -93,6 +122,7 @@ def world(tmp_path_factory):
         "runs": {"draft": draft, "published": published, "county_draft": county_draft},
         "regions": {"k1": k1, "k2": k2, "c1": c1, "c2": c2},
         "firms": {"e1": e1, "e2": e2, "e3": e3},
+        "cases": cases,
         "files": {"tax": tax_file, "env": env_file},
         "scopes": {name: attrs for name, (_, attrs) in accounts.items()},
     }
@@ -195,7 +225,7 @@ EXPECTED = {
 
 
 def _fill(world: dict, template: str) -> str:
-    values = world["runs"] | world["regions"] | world["firms"] | world["files"]
+    values = world["runs"] | world["regions"] | world["firms"] | world["files"] | world["cases"]
     return template.format(**values)
 
 
@@ -244,6 +274,13 @@ def test_the_matrix_covers_every_get_endpoint_of_the_api(world):
         "/api/v1/objections/{filing_id}/evidence",
         "/api/v1/uploads",
         "/api/v1/uploads/{upload_id}",
+    }
+    # Low-efficiency tracking: in WORKFLOW_REQUESTS below.
+    covered |= {
+        "/api/v1/loweff/lists",
+        "/api/v1/loweff/entries",
+        "/api/v1/loweff/cases/{case_id}",
+        "/api/v1/loweff/summary",
     }
     # Open by design: no data behind them.
     public = {"/api/v1/health", "/api/v1/csrf", "/api/v1/me"}
@@ -380,6 +417,13 @@ WORKFLOW_REQUESTS = {
     "evidence-1": "/api/v1/objections/1/evidence",
     "uploads": "/api/v1/uploads",
     "upload-1": "/api/v1/uploads/1",
+    "loweff-lists": "/api/v1/loweff/lists",
+    "loweff-entries": "/api/v1/loweff/entries?year=2023&page_size=500",
+    "loweff-entries-other-city": "/api/v1/loweff/entries?year=2023&region={c2}&page_size=500",
+    "loweff-summary": "/api/v1/loweff/summary",
+    "loweff-case-e1": "/api/v1/loweff/cases/{case_e1}",
+    "loweff-case-e2": "/api/v1/loweff/cases/{case_e2}",
+    "loweff-case-e3": "/api/v1/loweff/cases/{case_e3}",
 }
 PAGE_REQUESTS = {
     "page-overview": "/",
@@ -396,6 +440,11 @@ PAGE_REQUESTS = {
     "page-sheet-e1-draft": "/firm/{e1}/sheet.xlsx?run={draft}",
     "page-quality": "/quality",
     "page-quality-xlsx": "/quality.xlsx",
+    "page-loweff": "/loweff?year=2023&page_size=100",
+    "page-loweff-other-city": "/loweff?region={c2}",
+    "page-loweff-xlsx": "/loweff.xlsx?year=2023&listed=all",
+    "page-loweff-case-e1": "/loweff/cases/{case_e1}",
+    "page-loweff-case-e3": "/loweff/cases/{case_e3}",
 }
 OFFICIALS = ("prov", "city", "county", "county2")
 ADMINS = ("sysadmin", "secadmin", "auditor")
@@ -409,6 +458,14 @@ def _expected_workflow(user: str) -> dict[str, int | tuple[int, ...]]:
         return dict.fromkeys(WORKFLOW_REQUESTS, 403)
     if user == "uploader":
         return dict.fromkeys(WORKFLOW_REQUESTS, 403) | {"uploads": 200, "upload-1": 404}
+    firm_scope = {
+        "prov": {"e1", "e2", "e3"},
+        "city": {"e1", "e2"},
+        "county": {"e1"},
+        "county2": {"e2"},
+        "ent": {"e1"},
+        "ent2": {"e2"},
+    }[user]
     official = user in OFFICIALS
     sees_draft = user == "prov"
     sees_county_draft = user in ("prov", "city", "county")
@@ -427,6 +484,11 @@ def _expected_workflow(user: str) -> dict[str, int | tuple[int, ...]]:
         "evidence-1": 404,
         "uploads": 200 if official else 403,
         "upload-1": 404 if official else 403,
+        "loweff-lists": 200 if official else 403,
+        "loweff-entries": 200,
+        "loweff-entries-other-city": 200 if user == "prov" else 403,
+        "loweff-summary": 200 if official else 403,
+        **{f"loweff-case-{e}": 200 if e in firm_scope else 404 for e in ("e1", "e2", "e3")},
     }
     return out
 
@@ -455,6 +517,11 @@ def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
             "page-sheet-e1-draft": 200 if user == "prov" else 404,
             "page-quality": 200,
             "page-quality-xlsx": 200,
+            "page-loweff": 200,
+            "page-loweff-other-city": 200 if user == "prov" else 403,
+            "page-loweff-xlsx": 200,
+            "page-loweff-case-e1": 200 if "e1" in firm_scope else 404,
+            "page-loweff-case-e3": 200 if "e3" in firm_scope else 404,
         }
     if user in ENTERPRISES:
         return dict.fromkeys(PAGE_REQUESTS, 403) | {
@@ -464,6 +531,10 @@ def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
             **{f"page-firm-{e}": 200 if e in firm_scope else 404 for e in ("e1", "e2", "e3")},
             "page-sheet-e1": 200 if "e1" in firm_scope else 404,
             "page-sheet-e1-draft": 404,
+            "page-loweff": 200,
+            "page-loweff-xlsx": 200,
+            "page-loweff-case-e1": 200 if "e1" in firm_scope else 404,
+            "page-loweff-case-e3": 404,
         }
     # Administrators see the chrome of the overview and no data; an uploader goes to /quality.
     overview = 303 if user == "uploader" else 200
@@ -567,6 +638,9 @@ PUBLISH = {
     "contact_phone": "0571-1234567",
 }
 WRITE_REQUESTS = {
+    # First, while the published run is the year's only published one (the list it makes
+    # covers the province, so only the province administrator may make it).
+    "loweff-identify": ("/api/v1/loweff/identify", {"year": 2023, "rules": "tax-under-1"}),
     "publish-draft": ("/api/v1/runs/{draft}/publish", PUBLISH),
     "publish-county-draft": ("/api/v1/runs/{county_draft}/publish", PUBLISH),
     "open-land-draft": ("/api/v1/runs/{draft}/confirmation/land", {}),
@@ -576,8 +650,12 @@ WRITE_REQUESTS = {
     "confirm-published": ("/api/v1/confirmations/{published}/tax_paid/confirm", None),
     "confirm-draft": ("/api/v1/confirmations/{draft}/tax_paid/confirm", None),
     "accept-1": ("/api/v1/objections/1/accept", {"note": "ok"}),
+    "loweff-status-e1": (
+        "/api/v1/loweff/cases/{case_e1}/status",
+        {"to": "plan_agreed", "date": "2029-12-01", "note": "整治方案"},
+    ),
 }
-ANALYST_WRITES = {"publish", "open", "finalise", "rerun", "accept"}
+ANALYST_WRITES = {"publish", "open", "finalise", "rerun", "accept", "loweff"}
 
 
 def _refused_writes(user: str) -> set[str]:
@@ -590,8 +668,9 @@ def _refused_writes(user: str) -> set[str]:
     refused = {n for n in WRITE_REQUESTS if n.startswith("confirm-")}
     if user != "prov":
         refused |= {"publish-draft", "open-land-draft", "rerun-draft", "finalise-published"}
+        refused |= {"loweff-identify"}  # a province list needs the province's scope
     if user == "county2":
-        refused |= {"publish-county-draft", "open-land-county-draft"}
+        refused |= {"publish-county-draft", "open-land-county-draft", "loweff-status-e1"}
     return refused
 
 

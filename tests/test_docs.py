@@ -55,5 +55,6 @@ def test_every_command_is_in_the_cli_docs():
         "sheet",
         "users",
         "serve",
+        "loweff",
     ):
         assert f"## `mujun {cmd}" in doc

@@ -361,3 +361,20 @@ def test_the_command_line_identifies_lists_changes_status_and_exports(world, tmp
     assert statuses[USCC["B2"]] == "已定整治方案" and len(statuses) == 4
     res = run_mujun("loweff", "show", case, "--db", str(db))
     assert res.exit_code == 0 and "整治方案" in res.stdout and "cli:" in res.stdout
+
+
+def test_every_preset_loads_and_every_rule_key_is_documented():
+    from mujun.loweff.rules import Condition, LowEffRule, LowEffRuleSet, preset_paths
+
+    assert {p.name for p in preset_paths(ROOT / "rules")} == {
+        "tax-under-1.yaml",
+        "huzhou-three-low.yaml",
+        "d-and-energy.yaml",
+    }
+    for path in preset_paths(ROOT / "rules"):
+        assert load_loweff_rules(path).reading
+    doc = (ROOT / "docs" / "loweff.md").read_text(encoding="utf-8")
+    keys = set(LowEffRuleSet.model_fields) | set(LowEffRule.model_fields)
+    keys |= set(Condition.model_fields)
+    forms = ("`{k}`", "`{k}:", "`{k}[", ".{k}`", "].{k}`")
+    assert [k for k in sorted(keys) if not any(f.format(k=k) in doc for f in forms)] == []
