@@ -148,6 +148,8 @@ REQUESTS = {
     "users": "/api/v1/users",
     "audit": "/api/v1/audit",
     "audit-verify": "/api/v1/audit/verify",
+    "audit-export": "/api/v1/audit/export?format=csv",
+    "audit-archives": "/api/v1/audit/archives",
     "sms-outbox": "/api/v1/sms/outbox",
     "files": "/api/v1/files",
     "issues-tax": "/api/v1/files/{tax}/issues",
@@ -156,11 +158,12 @@ REQUESTS = {
 # k1 and k2 are two counties of city c1; e1 is in k1, e2 in k2, e3 in another city c2.
 # Columns follow REQUESTS.
 NO_DATA = dict.fromkeys(REQUESTS, 403)
-READER = {"users": 403, "audit": 403, "audit-verify": 403, "sms-outbox": 403, "files": 403}
+AUDIT = {"audit": 403, "audit-verify": 403, "audit-export": 403, "audit-archives": 403}
+READER = {"users": 403, **AUDIT, "sms-outbox": 403, "files": 403}
 READER |= {"issues-tax": 403, "issues-env": 403}
 EXPECTED = {
     "prov": dict.fromkeys(REQUESTS, 200)
-    | {"users": 403, "audit": 403, "audit-verify": 403, "sms-outbox": 403},
+    | {"users": 403, **AUDIT, "sms-outbox": 403},
     "city": dict.fromkeys(REQUESTS, 200)
     | READER
     | {
@@ -220,7 +223,7 @@ EXPECTED = {
     "uploader": NO_DATA | {"files": 200, "issues-tax": 200, "issues-env": 404},
     "sysadmin": NO_DATA | {"divisions": 200, "users": 200, "sms-outbox": 200},
     "secadmin": NO_DATA | {"users": 200},
-    "auditor": NO_DATA | {"audit": 200, "audit-verify": 200},
+    "auditor": NO_DATA | dict.fromkeys(AUDIT, 200),
 }
 
 
@@ -257,6 +260,8 @@ def test_the_matrix_covers_every_get_endpoint_of_the_api(world):
         "/api/v1/users",
         "/api/v1/audit",
         "/api/v1/audit/verify",
+        "/api/v1/audit/export",
+        "/api/v1/audit/archives",
         "/api/v1/sms/outbox",
         "/api/v1/files",
         "/api/v1/files/{file_id}/issues",

@@ -54,6 +54,7 @@ def test_every_command_is_in_the_cli_docs():
         "publish",
         "sheet",
         "users",
+        "audit",
         "serve",
         "loweff",
     ):

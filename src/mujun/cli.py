@@ -65,6 +65,7 @@ app.command("uscc")(uscc_command)
 
 
 def _register_web_commands() -> None:
+    from mujun.auth.audit_cli import audit_app
     from mujun.auth.cli import users_app
     from mujun.web.cli import serve_command
 
@@ -72,6 +73,7 @@ def _register_web_commands() -> None:
     from mujun.loweff.cli import loweff_app
 
     app.add_typer(loweff_app, name="loweff", help="低效企业认定与整治跟踪 / low-efficiency firms")
+    app.add_typer(audit_app, name="audit", help="审计日志 / the audit log")
     app.command("serve")(friendly(serve_command))
 
 

@@ -122,11 +122,64 @@ def audit_head(store: Store) -> tuple[int, str] | None:
     return (int(rows[0][0]), rows[0][1]) if rows else None
 
 
+def anchors(store: Store) -> list[dict[str, Any]]:
+    """Archives of old entries, oldest first (see :mod:`mujun.auth.audit_archive`)."""
+    cur = store.con.execute(
+        "SELECT archive_id, first_seq, last_seq, last_hash, entries, cutoff, file_name, "
+        "file_sha256, archived_at, archived_by FROM audit_anchors ORDER BY archive_id"
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _check_anchors(store: Store, found: list[dict[str, Any]], problems: list[str]) -> None:
+    """Archives must cover seq 1.. without gaps, and the newest must be recorded in the log."""
+    expected = 1
+    for a in found:
+        if a["first_seq"] != expected:
+            problems.append(
+                f"归档 {a['archive_id']} 应从第 {expected} 条开始，实为第 {a['first_seq']} 条 / "
+                f"archive {a['archive_id']} should start at entry {expected}"
+            )
+        expected = a["last_seq"] + 1
+    if not found:
+        return
+    last = found[-1]
+    # The archive's own entry (appended right after it) vouches for the anchor: a forged or
+    # edited anchor no longer matches it, and that entry is itself in the hash chain.
+    vouched = store.scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'audit.archive' AND seq > ? "
+        "AND json_extract_string(after, '$.archive_id')::INTEGER = ? "
+        "AND json_extract_string(after, '$.last_seq')::BIGINT = ? "
+        "AND json_extract_string(after, '$.last_hash') = ? "
+        "AND json_extract_string(after, '$.file_sha256') = ?",
+        [
+            last["last_seq"],
+            last["archive_id"],
+            last["last_seq"],
+            last["last_hash"],
+            last["file_sha256"],
+        ],
+    )
+    if not vouched:
+        problems.append(
+            f"归档锚点 {last['archive_id']} 与审计日志中的归档记录不符 / archive anchor "
+            f"{last['archive_id']} does not match its audit.archive entry"
+        )
+
+
 def verify_audit_chain(store: Store, expect_head: tuple[int, str] | None = None) -> list[str]:
-    """Problems in the audit log: edited, deleted or re-ordered rows (empty when intact)."""
+    """Problems in the audit log: edited, deleted or re-ordered rows (empty when intact).
+
+    Entries archived out of the store (:func:`mujun.auth.audit_archive.archive_audit`) are
+    replaced by their anchor: the chain continues from the hash of the last archived entry."""
     problems: list[str] = []
+    found = anchors(store)
+    _check_anchors(store, found, problems)
+    expected_seq, prev = (
+        (found[-1]["last_seq"] + 1, found[-1]["last_hash"]) if found else (1, GENESIS)
+    )
     cur = store.stream(f"SELECT {_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq")
-    expected_seq, prev = 1, GENESIS
     last: tuple[int, str] | None = None
     while batch := cur.fetchmany(10_000):
         for *row, prev_hash, stored in batch:
