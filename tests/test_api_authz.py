@@ -151,13 +151,15 @@ REQUESTS = {
     "audit-export": "/api/v1/audit/export?format=csv",
     "audit-archives": "/api/v1/audit/archives",
     "sms-outbox": "/api/v1/sms/outbox",
+    "notifications": "/api/v1/notifications",
     "files": "/api/v1/files",
     "issues-tax": "/api/v1/files/{tax}/issues",
     "issues-env": "/api/v1/files/{env}/issues",
 }
 # k1 and k2 are two counties of city c1; e1 is in k1, e2 in k2, e3 in another city c2.
 # Columns follow REQUESTS.
-NO_DATA = dict.fromkeys(REQUESTS, 403)
+# Everyone logged in reads their own notifications.
+NO_DATA = dict.fromkeys(REQUESTS, 403) | {"notifications": 200}
 AUDIT = {"audit": 403, "audit-verify": 403, "audit-export": 403, "audit-archives": 403}
 READER = {"users": 403, **AUDIT, "sms-outbox": 403, "files": 403}
 READER |= {"issues-tax": 403, "issues-env": 403}
@@ -263,6 +265,7 @@ def test_the_matrix_covers_every_get_endpoint_of_the_api(world):
         "/api/v1/audit/export",
         "/api/v1/audit/archives",
         "/api/v1/sms/outbox",
+        "/api/v1/notifications",
         "/api/v1/files",
         "/api/v1/files/{file_id}/issues",
     }

@@ -26,6 +26,7 @@ from mujun.web.routers import (
     divisions,
     files,
     loweff,
+    notifications,
     publication,
     runs,
     sms,
@@ -110,7 +111,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         """Liveness: answers without a login and without touching confidential data."""
         return {"ok": True, "version": __version__}
 
-    for module in (auth, sms, runs, divisions, users, audit, files):
+    for module in (auth, sms, notifications, runs, divisions, users, audit, files):
         app.include_router(module.router, prefix=API_PREFIX)
     # Publication, confirmation and uploads (mujun.workflow); folders next to the store by default.
     app.state.workflow_settings = WorkflowSettings().folders_for(settings.db)

@@ -17,6 +17,11 @@ from typing import Any
 
 from mujun.auth.audit import Actor, record
 from mujun.evaluation.inputs import EXEMPTION_EVENT, EXEMPTION_FIELD
+from mujun.notifications import (
+    notify_confirmation_open,
+    notify_objection_decided,
+    notify_objection_filed,
+)
 from mujun.reports.common import departments
 from mujun.reports.sheet_data import FIGURES
 from mujun.store import Store
@@ -92,6 +97,7 @@ def open_round(
             f"run:{run_id}",
             after={"stage": stage, "closes_on": closes_on},
         )
+        notify_confirmation_open(store, run_id, run.year, stage, closes_on, now)
     return {"run_id": run_id, "stage": stage, "closes_on": closes_on, "opened_at": now}
 
 
@@ -344,6 +350,8 @@ def file_answer(
             f"run:{run_id}/firm:{uscc}/field:{field}",
             after=after,
         )
+        if contest:
+            notify_objection_filed(store, get_filing(store, cid), now)
     return get_filing(store, cid)
 
 
@@ -434,4 +442,5 @@ def review_objection(
             before={"status": "contested", "value": before["original_value"]},
             after={"status": status, "accepted_value": accepted, "note": note},
         )
+        notify_objection_decided(store, get_filing(store, confirmation_id), now)
     return get_filing(store, confirmation_id)

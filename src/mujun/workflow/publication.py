@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mujun.auth.audit import Actor
+from mujun.notifications import notify_publication
 from mujun.reference.divisions import division_name
 from mujun.reports import write_published_workbooks
 from mujun.store import Store
@@ -157,6 +158,18 @@ def publish_run(
                 basis=basis,
                 counts=counts,
                 annexes=annexes,
+            )
+            notify_publication(
+                store,
+                {
+                    "publication_id": pub_id,
+                    "run_id": run_id,
+                    "title": title,
+                    "window_start": start,
+                    "window_end": end,
+                    "contact_phone": spec.contact_phone,
+                },
+                now,
             )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -21,6 +21,7 @@ from mujun.web.pages import (
     confirm,
     firm,
     loweff,
+    notices,
     objections,
     overview,
     quality,
@@ -96,6 +97,7 @@ def include_pages(app: FastAPI) -> None:
         confirm,
         upload,
         sms_login,
+        notices,
     ):
         app.include_router(module.router)
 

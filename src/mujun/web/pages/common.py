@@ -19,6 +19,7 @@ from mujun.auth.audit import Actor, record
 from mujun.auth.roles import PROVINCE_CODE, RESULT_READERS, ROLE_NAMES, Role
 from mujun.auth.scope import DataScope, covers, data_scope, region_tree
 from mujun.auth.users import User, password_change_reason
+from mujun.notifications import unread_count
 from mujun.reference.divisions import division_name
 from mujun.store import Store
 from mujun.web.db import Database
@@ -199,11 +200,21 @@ def render(
         "query_url": query_url,
         "province": PROVINCE_CODE,
         "is_enterprise": user is not None and user.role == Role.ENTERPRISE,
+        "unread_notices": _unread(request, user),
     }
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
     if chosen:
         response.set_cookie(LANG_COOKIE, lang, path="/", samesite="lax", max_age=365 * 86400)
     return response
+
+
+def _unread(request: Request, user: User | None) -> int:
+    """The viewer's unread notifications, for the bell in the top bar."""
+    if user is None:
+        return 0
+    db: Database = request.app.state.db
+    with db.reader() as r:
+        return unread_count(r, user.username)
 
 
 def audit_read(request: Request, viewer: Viewer, action: str, obj: str, result: str = "ok") -> None:
