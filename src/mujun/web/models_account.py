@@ -116,3 +116,11 @@ class AuditArchiveOut(BaseModel):
     file_name: str
     file_sha256: str
     cutoff: datetime
+
+
+class AuditArchivesOut(BaseModel):
+    """Every archive of the audit log, oldest first, and the retention in force."""
+
+    ok: bool = True
+    retention_days: int
+    archives: list[AuditArchiveOut]

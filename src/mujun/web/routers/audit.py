@@ -23,7 +23,7 @@ from mujun.web.models import (
     AuditVerifyOut,
     error_responses,
 )
-from mujun.web.models_account import AuditArchiveOut
+from mujun.web.models_account import AuditArchiveOut, AuditArchivesOut
 
 router = APIRouter(tags=["audit 审计日志"], responses=COMMON_ERRORS)
 AuditAdmin = Annotated[User, Depends(require_roles(Role.AUDIT_ADMIN))]
@@ -103,7 +103,16 @@ def audit_download(
     )
 
 
-@router.get("/audit/export", response_class=Response)
+@router.get(
+    "/audit/export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPES["xlsx"]: {}, "text/csv": {}},
+            "description": "the entries as a workbook or CSV file",
+        }
+    },
+)
 def get_audit_export(
     _: AuditAdmin,
     store: StoreDep,
@@ -123,14 +132,13 @@ def get_audit_export(
     )
 
 
-@router.get("/audit/archives")
-def get_audit_archives(_: AuditAdmin, store: StoreDep, settings: SettingsDep) -> dict:
+@router.get("/audit/archives", response_model=AuditArchivesOut)
+def get_audit_archives(_: AuditAdmin, store: StoreDep, settings: SettingsDep) -> AuditArchivesOut:
     """Archives of old entries (anchors) and the retention in force."""
-    return {
-        "ok": True,
-        "retention_days": settings.audit_retention_days,
-        "archives": [AuditArchiveOut(**a).model_dump(mode="json") for a in anchors(store)],
-    }
+    return AuditArchivesOut(
+        retention_days=settings.audit_retention_days,
+        archives=[AuditArchiveOut(**a) for a in anchors(store)],
+    )
 
 
 @router.post("/audit/archive", response_model=AuditArchiveOut, responses=error_responses(409))
