@@ -260,7 +260,7 @@ def test_a_county_analyst_cannot_open_another_county_or_its_firms(world):
 def test_an_enterprise_opens_its_own_portrait_and_nothing_else(world):
     client = world["clients"][world["own"]]
     home = client.get("/", follow_redirects=False)
-    assert home.headers["location"] == f"/firm/{world['own']}"
+    assert home.headers["location"] == "/home"
     own = client.get(f"/firm/{world['own']}")
     assert (
         own.status_code == 200 and world["own"] in own.text and 'class="regiontree"' not in own.text

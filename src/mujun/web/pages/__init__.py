@@ -17,9 +17,11 @@ from fastapi.templating import Jinja2Templates
 
 from mujun.web.errors import TEMPLATES_DIR
 from mujun.web.pages import (
+    admin,
     auth_pages,
     confirm,
     firm,
+    home,
     loweff,
     notices,
     objections,
@@ -98,6 +100,8 @@ def include_pages(app: FastAPI) -> None:
         upload,
         sms_login,
         notices,
+        home,
+        admin,
     ):
         app.include_router(module.router)
 

@@ -114,7 +114,7 @@ def overview(
     """The overview of the region in view for the selected year."""
     role = viewer.user.role
     if role == Role.ENTERPRISE:
-        return RedirectResponse(f"/firm/{viewer.user.uscc}", status_code=303)
+        return RedirectResponse("/home", status_code=303)
     if role == Role.DEPARTMENT_UPLOADER:
         return RedirectResponse("/quality", status_code=303)
     if not viewer.reads_results:
