@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the dev extra's HTTP client (httpx's successor)
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench-pass-2030"
@@ -85,18 +85,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen:
-    """`mujun serve` in its own process; returns once /api/v1/health answers."""
+def start_server(db: Path, port: int, log: Path) -> subprocess.Popen:
+    """`mujun serve` in its own process, its output in ``log``; returns once /api/v1/health
+    answers."""
+    # A file, not a pipe: nobody reads a pipe during the load, and a full pipe would stall
+    # the server on its next log line.
+    out = log.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "mujun", "serve", "--db", str(db), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=out,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    out.close()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"server exited: {log.read_text(errors='replace')[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
                 return proc
@@ -310,7 +315,7 @@ def main() -> None:
 
     db, run = build_store(args.workdir, args.year, args.db)
     port = free_port()
-    proc = start_server(db, port)
+    proc = start_server(db, port, args.workdir / "server.log")
     try:
         print(f"serving {db} (run {run}) on http://127.0.0.1:{port}", flush=True)
         asyncio.run(bench(f"http://127.0.0.1:{port}", run, args))

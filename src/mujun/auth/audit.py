@@ -9,6 +9,7 @@ access to the file, so :func:`audit_head` gives the latest (seq, hash) to record
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -65,6 +66,56 @@ def entry_hash(row: tuple, prev_hash: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _head(store: Store) -> tuple[int, str]:
+    """The last (seq, hash) of the chain, or (0, GENESIS) while it is empty."""
+    # max() then a primary-key lookup: cheaper than sorting the whole log as it grows.
+    seq = store.scalar("SELECT max(seq) FROM audit_log")
+    if seq is None:
+        return 0, GENESIS
+    return int(seq), store.scalar("SELECT hash FROM audit_log WHERE seq = ?", [seq])
+
+
+def append_audit_entries(
+    store: Store, entries: list[dict[str, Any]], *, head: tuple[int, str] | None = None
+) -> list[tuple[int, str]]:
+    """Append entries (keyword arguments of :func:`append_audit`) in order, chained, in one
+    statement; return each one's (seq, hash). Call it from the store's one writer.
+
+    ``head`` is the chain's last (seq, hash) when the caller knows it for certain (it holds the
+    write lock and saw every append since); otherwise it is read from the log."""
+    if not entries:
+        return []
+    with contextlib.nullcontext() if head is not None else store.transaction():
+        seq, prev = head if head is not None else _head(store)
+        values, out = [], []
+        for e in entries:
+            seq += 1
+            row = (
+                seq,
+                e["at"],
+                e["actor"],
+                e.get("role"),
+                e["action"],
+                e.get("object"),
+                e.get("result", "ok"),
+                to_json(e.get("before")),
+                to_json(e.get("after")),
+                e.get("ip"),
+            )
+            digest = entry_hash(row, prev)
+            values.extend([*row, prev, digest])
+            out.append((seq, digest))
+            prev = digest
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(entries))
+        # One statement: atomic on its own when no transaction is open.
+        store.execute(
+            "INSERT INTO audit_log (seq, logged_at, actor, role, action, object, result, before, "
+            f"after, ip, prev_hash, hash) VALUES {marks}",
+            values,
+        )
+    return out
+
+
 def append_audit(
     store: Store,
     *,
@@ -79,16 +130,18 @@ def append_audit(
     ip: str | None = None,
 ) -> int:
     """Append one entry and return its sequence number; call it from the store's one writer."""
-    with store.transaction():
-        last = store.rows("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        seq, prev = (int(last[0][0]) + 1, last[0][1]) if last else (1, GENESIS)
-        row = (seq, at, actor, role, action, object, result, to_json(before), to_json(after), ip)
-        store.execute(
-            "INSERT INTO audit_log (seq, logged_at, actor, role, action, object, result, before, after, "
-            "ip, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [*row, prev, entry_hash(row, prev)],
-        )
-    return seq
+    entry = {
+        "at": at,
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "object": object,
+        "result": result,
+        "before": before,
+        "after": after,
+        "ip": ip,
+    }
+    return append_audit_entries(store, [entry])[0][0]
 
 
 def record(

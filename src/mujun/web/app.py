@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.templating import Jinja2Templates
 
 from mujun import __version__
@@ -34,7 +34,7 @@ from mujun.web.routers import (
     users,
     workflow,
 )
-from mujun.web.security import CSRF_COOKIE, SECURITY_HEADERS, Signers, check_csrf, set_cookie
+from mujun.web.security import SecurityHeaders, Signers, check_csrf
 from mujun.web.settings import WebSettings
 from mujun.workflow import WorkflowSettings
 
@@ -43,7 +43,7 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """Build the app on the store named by ``settings.db`` (``clock`` gives naive UTC)."""
-    db = Database(settings.db, threads=settings.duckdb_threads)
+    db = Database(settings.db, threads=settings.duckdb_threads, cache_mb=settings.cache_mb)
     if settings.cookie_secret is not None:
         secret = settings.cookie_secret.get_secret_value()
     else:
@@ -80,31 +80,12 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     app.state.clock = clock
     app.state.signers = Signers(secret)
     app.state.sms_dispatcher = dispatcher
+    # Templates are compiled once: no file check on every render (they change with a release).
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    app.state.templates.env.auto_reload = False
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable) -> Response:
-        """Add security headers, keep API answers out of caches, hand out a CSRF token."""
-        response: Response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/"):
-            # API answers carry confidential figures: never keep them in a cache.
-            response.headers.setdefault("Cache-Control", "no-store")
-        sets_csrf = any(
-            c.startswith(f"{CSRF_COOKIE}=") for c in response.headers.getlist("set-cookie")
-        )
-        if not sets_csrf and not app.state.signers.csrf_valid(request.cookies.get(CSRF_COOKIE)):
-            # Every visitor gets a CSRF token before their first form or login.
-            set_cookie(
-                response,
-                CSRF_COOKIE,
-                app.state.signers.new_csrf(),
-                secure=settings.cookie_secure,
-                http_only=False,
-            )
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])
     def health() -> dict:

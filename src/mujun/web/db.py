@@ -4,41 +4,171 @@ The server opens the DuckDB file read-write once. Every write (sessions, account
 log, later uploads and runs) goes through :meth:`Database.writer`, which serialises writers
 with a lock and makes each block one transaction. Reads use their own DuckDB cursor, so
 requests read concurrently and see only committed data.
+
+Two things keep reads cheap under load:
+
+- A *data generation*: every write block that may change data the pages aggregate (runs,
+  results, facts, publications …) bumps it when it commits; figures computed from the store
+  (``mujun.web.cache``) are kept per generation, so the first read after such a write computes
+  them afresh and every later one reuses them. Writes that only touch accounts, sessions or the
+  audit log say so (``writer(data=False)``) and leave the generation alone.
+- A *group commit* for the audit entries of reads (:meth:`Database.audit`): each request still
+  returns only after its own entry is committed, hash-chained like any other, but entries of
+  requests arriving together share one transaction (one commit, one fsync).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from mujun.auth.audit import Actor, append_audit_entries
 from mujun.store import Store, open_store
+from mujun.web.cache import DEFAULT_BUDGET_MB, ReadCache
+
+
+class CachedStore(Store):
+    """A read store on a request's cursor that also carries the app's read cache."""
+
+    def __init__(self, con: Any, path: Path, cache: ReadCache) -> None:
+        super().__init__(con, path, read_only=True)
+        self.cache = cache
+
+
+@dataclass
+class _PendingAudit:
+    """An audit entry waiting for the group commit, and what became of it."""
+
+    fields: dict[str, Any]
+    seq: int | None = None
+    error: BaseException | None = None
 
 
 class Database:
     """One read-write store: a locked write path and a cursor per reader."""
 
-    def __init__(self, path: Path, threads: int = 2) -> None:
+    def __init__(self, path: Path, threads: int = 2, cache_mb: int = DEFAULT_BUDGET_MB) -> None:
         self.path = Path(path)
         self._store = open_store(self.path, threads=threads)
         self._lock = threading.Lock()
         self._closed = False
+        self._generation = 0
+        self._writes = 0  # write blocks run (whatever they wrote), to know what is still current
+        self._audit_head: tuple[int, str] | None = None  # the chain's head at _audit_head_writes
+        self._audit_head_writes = -1
+        self._sessions: dict[str, tuple[Any, Any]] = {}
+        self._sessions_writes = 0
+        self._sessions_lock = threading.Lock()
+        self._audit_queue: list[_PendingAudit] = []
+        self._audit_queue_lock = threading.Lock()
+        self.cache = ReadCache(self, cache_mb)
+
+    @property
+    def generation(self) -> int:
+        """The data generation: bumped by every committed write block that may change data."""
+        return self._generation
 
     @contextlib.contextmanager
-    def reader(self) -> Iterator[Store]:
-        """A store on a fresh cursor, for reads from one request or thread."""
+    def reader(self) -> Iterator[CachedStore]:
+        """A store on a fresh cursor, for reads from one request or thread, with the cache."""
         cursor = self._store.con.cursor()
         try:
-            yield Store(cursor, self.path, read_only=True)
+            yield CachedStore(cursor, self.path, self.cache)
         finally:
             cursor.close()
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator[Store]:
-        """The one writer: exclusive, and atomic (rolled back if the block raises)."""
-        with self._lock, self._store.transaction():
-            yield self._store
+    def writer(self, *, data: bool = True) -> Iterator[Store]:
+        """The one writer: exclusive, and atomic (rolled back if the block raises).
+
+        ``data=False`` promises that the block writes only accounts, sessions or the audit log,
+        none of which the read caches hold; any other write must leave the default, so that
+        cached figures are recomputed after it."""
+        with self._lock:
+            try:
+                with self._store.transaction():
+                    yield self._store
+                if data:
+                    self._generation += 1
+            finally:
+                self._writes += 1  # sessions and the audit head are read afresh after it
+
+    def audit(
+        self,
+        actor: Actor,
+        at: datetime,
+        action: str,
+        object: str | None = None,
+        result: str = "ok",
+        before: Any = None,
+        after: Any = None,
+    ) -> int:
+        """Append one audit entry and return its sequence number once it is committed.
+
+        Entries queued by concurrent requests are written together by whichever request gets
+        the write lock first (group commit): one transaction, the chain in queue order."""
+        pending = _PendingAudit(
+            {
+                "at": at,
+                "actor": actor.name,
+                "role": actor.role,
+                "action": action,
+                "object": object,
+                "result": result,
+                "before": before,
+                "after": after,
+                "ip": actor.ip,
+            }
+        )
+        with self._audit_queue_lock:
+            self._audit_queue.append(pending)
+        with self._lock:
+            # Whoever held the lock before may have committed this entry with its own.
+            if pending.seq is None and pending.error is None:
+                with self._audit_queue_lock:
+                    batch, self._audit_queue = self._audit_queue, []
+                # The head is known while no other write block has run since the last batch.
+                known = self._audit_head if self._audit_head_writes == self._writes else None
+                try:
+                    written = append_audit_entries(
+                        self._store, [p.fields for p in batch], head=known
+                    )
+                except BaseException as exc:
+                    self._audit_head_writes = -1
+                    for p in batch:
+                        p.error = exc
+                else:
+                    self._audit_head, self._audit_head_writes = written[-1], self._writes
+                    for p, (seq, _hash) in zip(batch, written, strict=True):
+                        p.seq = seq
+        if pending.error is not None:
+            raise pending.error
+        assert pending.seq is not None
+        return pending.seq
+
+    def cached_session(self, token_id: str, load: Callable[[], tuple[Any, Any] | None]):
+        """The (session, user) of a session token, read with ``load`` once and kept until the
+        next write block ends (a login, logout, touch, password or account change is one), so
+        a change is seen by every request that starts after it."""
+        with self._sessions_lock:
+            writes = self._writes
+            if self._sessions_writes != writes:
+                self._sessions, self._sessions_writes = {}, writes
+            found = self._sessions.get(token_id)
+        if found is not None:
+            return found
+        found = load()
+        with self._sessions_lock:
+            if found is not None and self._writes == writes == self._sessions_writes:
+                if len(self._sessions) >= 10_000:
+                    self._sessions.clear()
+                self._sessions[token_id] = found
+        return found
 
     def close(self) -> None:
         """Close the store (idempotent)."""

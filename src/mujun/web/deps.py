@@ -17,10 +17,12 @@ from fastapi import Depends, Request
 from mujun.auth.audit import Actor, record
 from mujun.auth.roles import Role
 from mujun.auth.sessions import (
+    SessionRecord,
     end_session,
     find_session,
     needs_touch,
     session_state,
+    token_id,
     touch_session,
 )
 from mujun.auth.users import User, get_user, password_change_reason
@@ -83,13 +85,19 @@ def get_optional_session(
     token = signers.session_token(request.cookies.get(SESSION_COOKIE))
     if token is None:
         return None
-    session = find_session(store, token)
-    if session is None:
+
+    def load() -> tuple[SessionRecord, User | None] | None:
+        found = find_session(store, token)
+        return None if found is None else (found, get_user(store, found.username))
+
+    # Read once per session until the next write (login, logout, touch, account change).
+    cached = db.cached_session(token_id(token), load)
+    if cached is None:
         return None
+    session, user = cached
     state = session_state(session, now, settings)
-    user = get_user(store, session.username)
     if state != "active" or user is None or user.disabled:
-        with db.writer() as w:
+        with db.writer(data=False) as w:
             end_session(w, session.session_id)
             if state != "active":
                 record(
@@ -108,7 +116,7 @@ def get_optional_session(
             request.state.session_problem = "会话已到期，请重新登录 / session expired; log in again"
         return None
     if needs_touch(session, now):
-        with db.writer() as w:
+        with db.writer(data=False) as w:
             touch_session(w, session.session_id, now)
     # The app-wide check saw header == cookie; this ties the cookie to this session.
     bound = hmac.compare_digest(request.cookies.get(CSRF_COOKIE, ""), session.csrf_token)

@@ -50,7 +50,7 @@ def log_in(
         check = check_login(r, username, password, now=now, settings=settings)
     signers: Signers = request.app.state.signers
     outcome = LoginOutcome(result=None)  # type: ignore[arg-type]
-    with db.writer() as w:
+    with db.writer(data=False) as w:  # accounts, sessions and the audit log only
         outcome.result = record_login(w, check, now=now, settings=settings, ip=ip)
         if outcome.result.user is not None:
             if current is not None:

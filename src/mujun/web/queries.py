@@ -19,6 +19,7 @@ from mujun.auth.scope import (
 )
 from mujun.reference.divisions import division_name
 from mujun.store import Store
+from mujun.web.readmodel import region_wide, run_counties, run_rows
 
 SORTS = {
     # key: (SQL ORDER BY for ascending, default order); uscc breaks ties deterministically.
@@ -56,17 +57,23 @@ def _run(row: tuple) -> RunRow:
     return RunRow(run_id, kind, year, status, region, created_at, rules_hash)
 
 
-_RUN_SQL = "SELECT run_id, kind, year, status, created_at, rules_hash, params::VARCHAR FROM runs"
+def _firms_in_scope(store: Store, scope: DataScope) -> dict[str, int]:
+    """Firms of each run within ``scope`` (from the cached counts per county when the scope
+    is region-wide)."""
+    if region_wide(scope):
+        counts = run_counties(store)
+        return {run_id: counts.firms(run_id, scope) for run_id in counts.by_run}
+    cond, params = scope_condition(scope)
+    return dict(
+        store.rows(f"SELECT run_id, count(*) FROM results WHERE {cond} GROUP BY run_id", params)
+    )
 
 
 def visible_runs(store: Store, scope: DataScope) -> list[tuple[RunRow, int]]:
     """Runs ``scope`` may see, newest first, each with its number of firms within the scope."""
-    cond, params = scope_condition(scope)
-    counts = dict(
-        store.rows(f"SELECT run_id, count(*) FROM results WHERE {cond} GROUP BY run_id", params)
-    )
+    counts = _firms_in_scope(store, scope)
     out = []
-    for row in store.rows(f"{_RUN_SQL} ORDER BY created_at DESC, run_id DESC"):
+    for row in run_rows(store):
         run = _run(row)
         n = int(counts.get(run.run_id, 0))
         if can_see_run(scope, run.status, run.region, n > 0):
@@ -76,14 +83,19 @@ def visible_runs(store: Store, scope: DataScope) -> list[tuple[RunRow, int]]:
 
 def visible_run(store: Store, scope: DataScope, run_id: str) -> tuple[RunRow, int] | None:
     """One run if ``scope`` may see it (None for unknown and invisible alike)."""
-    rows = store.rows(f"{_RUN_SQL} WHERE run_id = ?", [run_id])
+    rows = [r for r in run_rows(store) if r[0] == run_id]
     if not rows:
         return None
     run = _run(rows[0])
-    cond, params = scope_condition(scope)
-    n = int(
-        store.scalar(f"SELECT count(*) FROM results WHERE run_id = ? AND {cond}", [run_id, *params])
-    )
+    if region_wide(scope):
+        n = run_counties(store).firms(run_id, scope)
+    else:
+        cond, params = scope_condition(scope)
+        n = int(
+            store.scalar(
+                f"SELECT count(*) FROM results WHERE run_id = ? AND {cond}", [run_id, *params]
+            )
+        )
     return (run, n) if can_see_run(scope, run.status, run.region, n > 0) else None
 
 

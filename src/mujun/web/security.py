@@ -16,6 +16,9 @@ import secrets
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, Signer
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mujun.web.errors import HttpError
 
@@ -116,3 +119,63 @@ async def check_csrf(request: Request) -> None:
             "缺少或错误的 CSRF 令牌，请刷新页面后重试 / CSRF token missing or wrong: send the "
             f"{CSRF_COOKIE} cookie's value in the {CSRF_HEADER} header",
         )
+
+
+# Front-end libraries from npm change only with an upgrade; the app's own files with a release.
+# Browsers revalidate with the ETag StaticFiles sends once these run out.
+STATIC_CACHE = {
+    "/assets/vendor/": "public, max-age=86400",
+    "/assets/app/": "public, max-age=3600",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware: security headers on every answer, API answers kept out of caches,
+    static files cacheable, and a CSRF token for every visitor who has none (a plain ASGI
+    middleware: no extra task and stream per request as with ``@app.middleware``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                if "cache-control" not in headers:
+                    if path.startswith("/api/"):
+                        # API answers carry confidential figures: never keep them in a cache.
+                        headers["Cache-Control"] = "no-store"
+                    else:
+                        for prefix, policy in STATIC_CACHE.items():
+                            if path.startswith(prefix):
+                                headers["Cache-Control"] = policy
+                sets_csrf = any(
+                    c.startswith(f"{CSRF_COOKIE}=") for c in headers.getlist("set-cookie")
+                )
+                app = scope["app"]
+                signers: Signers = app.state.signers
+                if not sets_csrf and not signers.csrf_valid(
+                    HTTPConnection(scope).cookies.get(CSRF_COOKIE)
+                ):
+                    # Every visitor gets a CSRF token before their first form or login.
+                    carrier = Response()
+                    set_cookie(
+                        carrier,
+                        CSRF_COOKIE,
+                        signers.new_csrf(),
+                        secure=app.state.settings.cookie_secure,
+                        http_only=False,
+                    )
+                    for value in carrier.headers.getlist("set-cookie"):
+                        headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -32,7 +32,12 @@ from mujun.web.pages import (
     sms_login,
     upload,
 )
-from mujun.web.pages.common import LoginRequired, PasswordChangeRequired, login_url
+from mujun.web.pages.common import (
+    LoginRequired,
+    PasswordChangeRequired,
+    TreeRenderer,
+    login_url,
+)
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 # npm package → (folder inside node_modules, file the pages load)
@@ -82,9 +87,12 @@ def mount_vendor(app: FastAPI, node_modules: Path | None) -> dict[str, str | Non
 
 def include_pages(app: FastAPI) -> None:
     """Add the pages, their static files and the redirects to login and password change."""
+    # Compiled once; no file check on every render (templates change with a release).
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.auto_reload = False
     templates.env.filters.update(num=format_number, pct=format_share, signedpct=format_change)
     app.state.page_templates = templates
+    app.state.tree_renderer = TreeRenderer(templates)
     app.state.vendor_assets = mount_vendor(app, find_node_modules(app.state.settings.vendor_dir))
     app.mount("/assets/app", StaticFiles(directory=STATIC_DIR), name="app-static")
     for module in (

@@ -7,6 +7,7 @@ reads a row outside the viewer's scope, and a region outside it answers 403.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
@@ -14,12 +15,12 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
-from mujun.auth.audit import Actor, record
+from mujun.auth.audit import Actor
 from mujun.auth.roles import PROVINCE_CODE, RESULT_READERS, ROLE_NAMES, Role
 from mujun.auth.scope import DataScope, covers, data_scope, region_tree
 from mujun.auth.users import User, password_change_reason
-from mujun.notifications import unread_count
 from mujun.reference.divisions import division_name
 from mujun.store import Store
 from mujun.web.db import Database
@@ -27,6 +28,7 @@ from mujun.web.deps import AuthSession, OptionalSessionDep, client_ip
 from mujun.web.errors import forbidden
 from mujun.web.pages.i18n import LANG_COOKIE, class_label, request_lang, translator
 from mujun.web.queries import RunRow, visible_runs
+from mujun.web.readmodel import unread_notices
 from mujun.web.security import CSRF_COOKIE
 
 
@@ -156,10 +158,47 @@ def region_label(code: str | None) -> str:
 
 
 def tree_for(viewer: Viewer, year: int | None) -> dict | None:
-    """The viewer's region tree as at the end of ``year`` (None for roles without a region)."""
+    """The viewer's region tree as at the end of ``year`` (None for roles without a region);
+    shared between requests, so callers must not change it."""
     if viewer.root is None:
         return None
-    return region_tree(viewer.root, date(year, 12, 31) if year else None)
+    if year is None:
+        return region_tree(viewer.root)
+    return _tree_at(viewer.root, date(year, 12, 31))
+
+
+@functools.lru_cache(maxsize=512)
+def _tree_at(root: str, on: date) -> dict:
+    """``region_tree`` for a fixed date (reference data: the same answer every time), marked
+    with that date so that its rendering can be reused too."""
+    tree = region_tree(root, on)
+    tree["as_of"] = on
+    return tree
+
+
+class TreeRenderer:
+    """Renders the region tree of the left column (``_region_tree.html``), once for each tree,
+    year, selected region and page it is shown with: a province has about a hundred nodes."""
+
+    def __init__(self, templates: Jinja2Templates) -> None:
+        self._template = templates.env.get_template("_region_tree.html")
+        self._cached = functools.lru_cache(maxsize=1024)(self._render_dated)
+        self._trees: dict[tuple[str, date], dict] = {}
+
+    def _render(self, tree: dict, root: str | None, year: int | None, region, tree_path) -> str:
+        return self._template.render(
+            tree=tree, root=root, year=year, region=region, tree_path=tree_path, query_url=query_url
+        )
+
+    def _render_dated(self, code: str, on: date, root, year, region, tree_path) -> str:
+        return self._render(_tree_at(code, on), root, year, region, tree_path)
+
+    def html(self, tree: dict, root: str | None, year, region, tree_path: str) -> Markup:
+        """The tree's HTML (from the cache when the tree is one of a fixed date)."""
+        on = tree.get("as_of")
+        if on is not None and _tree_at(tree["code"], on) is tree:
+            return Markup(self._cached(tree["code"], on, root, year, region, tree_path))
+        return Markup(self._render(tree, root, year, region, tree_path))
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -202,6 +241,19 @@ def render(
         "is_enterprise": user is not None and user.role == Role.ENTERPRISE,
         "unread_notices": _unread(request, user),
     }
+    tree = context.get("tree")
+    if tree:
+        choice = context.get("choice")
+        year = choice.get("year") if isinstance(choice, dict) else getattr(choice, "year", None)
+        renderer: TreeRenderer = request.app.state.tree_renderer
+        base["region_tree_html"] = renderer.html(
+            tree,
+            viewer.root if viewer else None,
+            year,
+            context.get("region"),
+            context.get("tree_path")
+            or ("/rankings" if request.url.path.startswith("/rankings") else "/"),
+        )
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
     if chosen:
         response.set_cookie(LANG_COOKIE, lang, path="/", samesite="lax", max_age=365 * 86400)
@@ -214,14 +266,13 @@ def _unread(request: Request, user: User | None) -> int:
         return 0
     db: Database = request.app.state.db
     with db.reader() as r:
-        return unread_count(r, user.username)
+        return unread_notices(r, user.username)
 
 
 def audit_read(request: Request, viewer: Viewer, action: str, obj: str, result: str = "ok") -> None:
     """Record a read or export of confidential data by the viewer."""
     db: Database = request.app.state.db
-    with db.writer() as w:
-        record(w, viewer.actor(request), request.app.state.clock(), action, obj, result)
+    db.audit(viewer.actor(request), request.app.state.clock(), action, obj, result)
 
 
 def require_official(viewer: Viewer) -> None:

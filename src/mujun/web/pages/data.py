@@ -1,4 +1,5 @@
-"""Read queries behind the pages, each filtered by the viewer's scope in SQL.
+"""Read queries behind the pages, each filtered by the viewer's scope (in SQL, or on the
+per-run read models of ``mujun.web.readmodel`` with the same rules).
 
 Ratios over a region are totals over totals (sum of tax ÷ sum of land over the same firms), never
 averages of firms' ratios, as the bureaus publish them.
@@ -10,17 +11,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pyarrow.compute as pc
+
 from mujun.auth.roles import Role
-from mujun.auth.scope import DataScope, region_condition, scope_condition
+from mujun.auth.scope import DataScope, region_condition, region_level, scope_condition
 from mujun.auth.users import User
 from mujun.reference.divisions import division_name
 from mujun.store import Store
 from mujun.web.queries import visible_runs
-
-CLASSES = ("A", "B", "C", "D")
-
-# Firms whose tax and land enter the regional per-mu figures.
-_PER_MU_FIRMS = "r.status = 'evaluated' AND r.size = 'above' AND r.land_mu > 0"
+from mujun.web.readmodel import (
+    CLASSES,
+    SORT_COLUMNS,
+    RunTable,
+    cohort_values,
+    county_stats,
+    in_region,
+    in_scope,
+    issue_rows_by_firm,
+    item_rows,
+    land_rows,
+    region_wide,
+    register_rows,
+    run_counties,
+    run_rows,
+    run_table,
+    true_mask,
+)
 
 
 def evaluation_runs_by_year(store: Store, scope: DataScope) -> dict[int, list[str]]:
@@ -31,17 +48,6 @@ def evaluation_runs_by_year(store: Store, scope: DataScope) -> dict[int, list[st
         if run.kind == "evaluation" and run.year is not None and firms > 0:
             out.setdefault(run.year, []).append(run.run_id)
     return out
-
-
-def _latest_run_per_county(n_runs: int) -> str:
-    """SQL (a derived table ``(county_code, run_id)``) picking, for each county, the first of
-    ``n_runs`` bound run ids (newest first) that evaluated it: counties evaluated under
-    different rule sets, in different runs, combine without counting a firm twice."""
-    values = ", ".join(f"(?, {i})" for i in range(n_runs))
-    return (
-        f"(SELECT x.county_code, arg_min(x.run_id, v.ord) AS run_id FROM results x "
-        f"JOIN (VALUES {values}) v(run_id, ord) ON v.run_id = x.run_id GROUP BY x.county_code)"
-    )
 
 
 def region_stats(
@@ -55,38 +61,39 @@ def region_stats(
     (key ``""``) or grouped by ``by`` (``county_code`` or ``city_code``).
 
     ``run`` is one run id, or several (newest first): then each county counts from the first
-    of them that evaluated it, so a city or the province combines its counties' latest runs."""
-    s_cond, s_args = scope_condition(scope, "r")
-    r_cond, r_args = region_condition(region, "r") if region else ("TRUE", [])
-    key = f"r.{by}" if by in ("county_code", "city_code") else "''"
-    if isinstance(run, str):
-        run_from, run_cond, run_args = "", "r.run_id = ?", [run]
-    else:
-        run_ids = list(run)
-        if not run_ids:
-            return {}
-        pick = _latest_run_per_county(len(run_ids))
-        run_from = (
-            f"JOIN {pick} p ON p.run_id = r.run_id "
-            "AND p.county_code IS NOT DISTINCT FROM r.county_code "
-        )
-        run_cond = "TRUE"
-        run_args = run_ids  # bound in the JOIN, before the WHERE
-    rows = store.rows(
-        f"SELECT {key} AS k, count(*), count(*) FILTER (r.status = 'evaluated'), "
-        "count(*) FILTER (r.class = 'A'), count(*) FILTER (r.class = 'B'), "
-        "count(*) FILTER (r.class = 'C'), count(*) FILTER (r.class = 'D'), "
-        f"sum(f.tax_paid) FILTER ({_PER_MU_FIRMS} AND f.tax_paid IS NOT NULL), "
-        f"sum(r.land_mu) FILTER ({_PER_MU_FIRMS} AND f.tax_paid IS NOT NULL), "
-        f"sum(f.value_added) FILTER ({_PER_MU_FIRMS} AND f.value_added IS NOT NULL), "
-        f"sum(r.land_mu) FILTER ({_PER_MU_FIRMS} AND f.value_added IS NOT NULL) "
-        f"FROM results r {run_from}"
-        "LEFT JOIN facts f ON f.year = r.year AND f.uscc = r.uscc "
-        f"WHERE {run_cond} AND {s_cond} AND {r_cond} GROUP BY k ORDER BY k",
-        [*run_args, *s_args, *r_args],
-    )
+    of them that evaluated it, so a city or the province combines its counties' latest runs.
+    Sums come from each run's totals per county (``county_stats``, computed once per data
+    generation), filtered by scope and region here as ``scope_condition`` does in SQL."""
+    run_ids = [run] if isinstance(run, str) else list(run)
+    if not run_ids:
+        return {}
+    # Which run each county counts from: the first (newest) of run_ids that evaluated it,
+    # whatever the viewer's scope (the choice of run is a property of the county).
+    counties = run_counties(store)
+    picked: dict[str | None, str] = {}
+    for run_id in run_ids:
+        for county in counties.counties(run_id):
+            picked.setdefault(county, run_id)
+    wide = region_wide(scope)
+    s_cond, s_args = ("TRUE", []) if wide else scope_condition(scope, "r")
+    sums: dict[str | None, list] = {}
+    for run_id in dict.fromkeys(run_ids):
+        for county, city, *numbers in county_stats(store, run_id, cond=s_cond, args=s_args):
+            if picked.get(county) != run_id:
+                continue
+            if wide and not in_scope(scope, county, city):
+                continue
+            if region and not in_region(region, county, city):
+                continue
+            key = county if by == "county_code" else city if by == "city_code" else ""
+            acc = sums.setdefault(key, [0, 0, 0, 0, 0, 0, None, None, None, None])
+            for i, x in enumerate(numbers):
+                if x is not None:
+                    acc[i] = x if acc[i] is None else acc[i] + x
     out = {}
-    for k, firms, evaluated, a, b, c, d, tax, tax_land, va, va_land in rows:
+    # ORDER BY k: codes in byte order, NULL last.
+    for k in sorted(sums, key=lambda c: (c is None, c or "")):
+        firms, evaluated, a, b, c, d, tax, tax_land, va, va_land = sums[k]
         classified = a + b + c + d
         out[k or ""] = {
             "firms": firms,
@@ -119,68 +126,51 @@ class RankingQuery:
     page_size: int = 50
 
 
-RANKING_SORTS = {
-    "total": "r.total",
-    "rank": "r.rank",
-    "name": "r.name",
-    "land_mu": "r.land_mu",
-    "tax_mu": "t.value",
-    "county": "r.county_code",
-}
+# The sort keys of the rankings page (see readmodel.SORT_COLUMNS for the columns they sort).
+RANKING_SORTS = SORT_COLUMNS
 
 
-def _ranking_where(run_id: str, scope: DataScope, q: RankingQuery) -> tuple[str, list]:
-    s_cond, s_args = scope_condition(scope, "r")
-    where, args = ["r.run_id = ?", s_cond], [run_id, *s_args]
+def _ranking_conditions(runs: RunTable, q: RankingQuery) -> list[np.ndarray]:
+    """The user's filters as row masks over a run's results (NULL never matches)."""
+    t, conditions = runs.table, []
     if q.region:
-        c, p = region_condition(q.region, "r")
-        where.append(c)
-        args += p
+        level = region_level(q.region)
+        if level != "province":
+            column = "city_code" if level == "city" else "county_code"
+            conditions.append(true_mask(pc.equal(t[column], q.region)))
     if q.industry:
-        where.append("starts_with(r.industry_code, ?)")
-        args.append(q.industry)
+        conditions.append(true_mask(pc.starts_with(t["industry_code"], q.industry)))
     if q.traditional:
-        where.append("e.traditional_industry = ?")
-        args.append(q.traditional)
+        conditions.append(true_mask(pc.equal(t["traditional_industry"], q.traditional)))
     if q.klass == "none":
-        where.append("coalesce(r.class, '') = ''")
+        conditions.append(true_mask(pc.equal(pc.fill_null(t["class"], ""), "")))
     elif q.klass:
-        where.append("r.class = ?")
-        args.append(q.klass)
+        conditions.append(true_mask(pc.equal(t["class"], q.klass)))
     if q.size:
-        where.append("r.size = ?")
-        args.append(q.size)
+        conditions.append(true_mask(pc.equal(t["size"], q.size)))
     if q.q:
-        where.append("(contains(r.name, ?) OR starts_with(r.uscc, ?))")
-        args += [q.q, q.q.upper()]
-    return " AND ".join(where), args
-
-
-_RANKING_FROM = (
-    "FROM results r LEFT JOIN enterprises e ON e.year = r.year AND e.uscc = r.uscc "
-    "LEFT JOIN result_items t ON t.run_id = r.run_id AND t.uscc = r.uscc "
-    "AND t.indicator = 'tax_mu' "
-)
+        conditions.append(
+            true_mask(pc.match_substring(t["name"], q.q))
+            | true_mask(pc.starts_with(t["uscc"], q.q.upper()))
+        )
+    return conditions
 
 
 def ranking_rows(
     store: Store, run_id: str, scope: DataScope, q: RankingQuery, *, everything: bool = False
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The number of firms matching ``q`` within scope and one page of them (or all of them)."""
-    where, args = _ranking_where(run_id, scope, q)
-    total = int(store.scalar(f"SELECT count(*) {_RANKING_FROM} WHERE {where}", args))
-    direction = "DESC" if q.order == "desc" else "ASC"
-    order_by = f"{RANKING_SORTS.get(q.sort, 'r.total')} {direction} NULLS LAST, r.uscc"
-    limit = (
-        "" if everything else f" LIMIT {int(q.page_size)} OFFSET {int((q.page - 1) * q.page_size)}"
+    """The number of firms matching ``q`` within scope and one page of them (or all of them),
+    ordered by the sort key (NULLs last) and then the credit code."""
+    table = run_table(store, run_id)
+    sort = q.sort if q.sort in RANKING_SORTS else "total"
+    selected = table.select(
+        scope, _ranking_conditions(table, q), sort, "desc" if q.order == "desc" else "asc"
     )
-    rows = store.arrow(
-        "SELECT r.uscc, r.name, r.county_code, r.city_code, r.industry_code, r.size, r.category, "
-        "r.status, r.land_mu, t.value AS tax_mu, r.total, r.class AS klass, r.class_name, "
-        "r.rank, r.cohort_size, r.percentile, e.traditional_industry "
-        f"{_RANKING_FROM} WHERE {where} ORDER BY {order_by}{limit}",
-        args,
-    ).to_pylist()
+    total = len(selected)
+    if not everything:
+        start = (q.page - 1) * q.page_size
+        selected = selected[start : start + q.page_size]
+    rows = table.ranking_rows(selected)
     for r in rows:
         r["county_name"] = division_name(r["county_code"]) if r["county_code"] else ""
     return total, rows
@@ -188,26 +178,7 @@ def ranking_rows(
 
 def ranking_choices(store: Store, run_id: str, scope: DataScope) -> dict[str, list]:
     """The industry divisions and traditional industries present in a run within scope."""
-    s_cond, s_args = scope_condition(scope, "r")
-    divisions = [
-        r[0]
-        for r in store.rows(
-            "SELECT DISTINCT substr(r.industry_code, 1, 3) AS d FROM results r "
-            f"WHERE r.run_id = ? AND {s_cond} AND length(r.industry_code) >= 3 ORDER BY d",
-            [run_id, *s_args],
-        )
-    ]
-    traditional = [
-        r[0]
-        for r in store.rows(
-            "SELECT DISTINCT e.traditional_industry AS t FROM results r JOIN enterprises e "
-            "ON e.year = r.year AND e.uscc = r.uscc "
-            f"WHERE r.run_id = ? AND {s_cond} AND e.traditional_industry IS NOT NULL "
-            "ORDER BY t",
-            [run_id, *s_args],
-        )
-    ]
-    return {"industries": divisions, "traditional": traditional}
+    return run_table(store, run_id).choices(scope)
 
 
 # -- one firm ----------------------------------------------------------------------------------
@@ -215,35 +186,19 @@ def ranking_choices(store: Store, run_id: str, scope: DataScope) -> dict[str, li
 
 def firm_row(store: Store, run_id: str, scope: DataScope, uscc: str) -> dict[str, Any] | None:
     """A firm's results row in a run, if within scope."""
-    s_cond, s_args = scope_condition(scope, "r")
-    rows = store.arrow(
-        f"SELECT r.* FROM results r WHERE r.run_id = ? AND r.uscc = ? AND {s_cond}",
-        [run_id, uscc, *s_args],
-    ).to_pylist()
-    return rows[0] if rows else None
+    table = run_table(store, run_id)
+    position = table.find(uscc, scope)
+    return None if position is None else table.row(position)
 
 
 def firm_items(store: Store, run_id: str, uscc: str, cohort: str | None) -> list[dict[str, Any]]:
     """A firm's indicator items with the share of its cohort at or below its value."""
-    items = store.arrow(
-        "SELECT indicator, name, unit, value, benchmark, score, weight, imputed "
-        "FROM result_items WHERE run_id = ? AND uscc = ? ORDER BY indicator",
-        [run_id, uscc],
-    ).to_pylist()
-    pct = dict(
-        (ind, (p, n))
-        for ind, p, n in store.rows(
-            "SELECT i.indicator, count(*) FILTER (o.value <= i.value) / count(*), count(*) "
-            "FROM result_items i JOIN result_items o "
-            "ON o.run_id = i.run_id AND o.indicator = i.indicator "
-            "JOIN results c ON c.run_id = o.run_id AND c.uscc = o.uscc AND c.cohort = ? "
-            "WHERE i.run_id = ? AND i.uscc = ? AND i.value IS NOT NULL AND o.value IS NOT NULL "
-            "GROUP BY i.indicator",
-            [cohort or "", run_id, uscc],
-        )
-    )
+    items = item_rows(store, run_id).rows(uscc)
+    cohorts = cohort_values(store, run_id)
     for item in items:
-        p, n = pct.get(item["indicator"], (None, 0))
+        p, n = (None, 0)
+        if item["value"] is not None:
+            p, n = cohorts.share_at_or_below(cohort or "", item["indicator"], item["value"])
         item["percentile"] = p
         item["cohort_n"] = n
         v, b = item["value"], item["benchmark"]
@@ -253,47 +208,43 @@ def firm_items(store: Store, run_id: str, uscc: str, cohort: str | None) -> list
 
 def firm_register(store: Store, year: int, uscc: str) -> dict[str, Any] | None:
     """The firm's register entry for ``year``."""
-    rows = store.arrow(
-        "SELECT uscc, name, county_code, city_code, town, industry_code, traditional_industry, "
-        "above_size, established FROM enterprises WHERE year = ? AND uscc = ?",
-        [year, uscc],
-    ).to_pylist()
-    return rows[0] if rows else None
+    rows = register_rows(store, year).rows(uscc, limit=1)
+    if not rows:
+        return None
+    return {"uscc": uscc, **rows[0]}
 
 
 def firm_land(store: Store, year: int, uscc: str) -> list[dict[str, Any]]:
     """The firm's land parcels for ``year`` (owned and leased)."""
-    return store.arrow(
-        "SELECT parcel_id, area_mu, tenure, lessor_uscc, lessor_name, floor_area, supply_date, "
-        "shared_parcel, conflict FROM land WHERE year = ? AND uscc = ? ORDER BY parcel_id",
-        [year, uscc],
-    ).to_pylist()
+    return land_rows(store, year).rows(uscc)
+
+
+HISTORY_COLUMNS = ("year", "status", "total", "class", "class_name", "rank", "cohort_size")
 
 
 def firm_history(
     store: Store, run_ids: list[str], scope: DataScope, uscc: str
 ) -> list[dict[str, Any]]:
     """The firm's results in the given (visible) runs within scope, newest first."""
-    if not run_ids:
-        return []
-    marks = ", ".join("?" for _ in run_ids)
-    s_cond, s_args = scope_condition(scope, "r")
-    return store.arrow(
-        "SELECT r.run_id, r.year, r.status, r.total, r.class AS klass, r.class_name, r.rank, "
-        "r.cohort_size, r.land_mu FROM results r JOIN runs ON runs.run_id = r.run_id "
-        f"WHERE r.uscc = ? AND r.run_id IN ({marks}) AND {s_cond} "
-        "ORDER BY r.year DESC, runs.created_at DESC",
-        [uscc, *run_ids, *s_args],
-    ).to_pylist()
+    created = {row[0]: (row[4], i) for i, row in enumerate(run_rows(store))}
+    out = []
+    for run_id in dict.fromkeys(run_ids):
+        table = run_table(store, run_id)
+        position = table.find(uscc, scope)
+        if position is None:
+            continue
+        row = table.row(position, (*HISTORY_COLUMNS, "land_mu"))
+        row["klass"] = row.pop("class")
+        out.append({"run_id": run_id, **row})
+    # Newest year first, then the newest run (runs are listed newest first).
+    out.sort(key=lambda h: created.get(h["run_id"], (None, 0))[1])
+    out.sort(key=lambda h: -(h["year"] or 0))
+    return out
 
 
 def firm_issues(store: Store, uscc: str, limit: int = 200) -> list[dict[str, Any]]:
     """Data-quality issues that name the firm, newest year first."""
-    return store.arrow(
-        "SELECT year, source, file, row_no, column_name, value, code, severity, message "
-        "FROM issues WHERE uscc = ? ORDER BY year DESC, source, row_no NULLS FIRST, code LIMIT ?",
-        [uscc, limit],
-    ).to_pylist()
+    return issue_rows_by_firm(store).rows(uscc, limit=limit)
 
 
 # -- data quality ------------------------------------------------------------------------------

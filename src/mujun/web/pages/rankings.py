@@ -3,6 +3,7 @@ Excel export of the current view."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -27,6 +28,8 @@ from mujun.web.pages.i18n import class_label, request_lang, translator
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZES = (20, 50, 100)
+# Reference data: the same name for a code every time (the filter lists them on every page).
+_industry_name = functools.lru_cache(maxsize=4096)(industry_name)
 _INDUSTRY = re.compile(r"^[A-T]\d{0,4}$")
 
 
@@ -109,7 +112,7 @@ def rankings(request: Request, viewer: ViewerDep, store: StoreDep) -> Response:
         "rows": [],
         "pages": 0,
         "choices": {"industries": [], "traditional": []},
-        "industry_name": industry_name,
+        "industry_name": _industry_name,
         "sorts": RANKING_SORTS,
     }
     if choice.run is not None:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from mujun.auth.audit import Actor, record
+from mujun.auth.audit import Actor
 from mujun.auth.roles import RESULT_READERS
 from mujun.auth.scope import covers, data_scope
 from mujun.auth.users import User
@@ -137,8 +137,7 @@ def list_results(
         page=page,
         page_size=page_size,
     )
-    with db.writer() as w:
-        record(w, actor, now, "results.read", obj, f"ok: {len(rows)} of {total}")
+    db.audit(actor, now, "results.read", obj, f"ok: {len(rows)} of {total}")
     return ResultsPage(
         run_id=run_id,
         total=total,
@@ -169,12 +168,10 @@ def get_firm_result(
         _refused(db, actor, now, "result.read", obj, "denied: not found or outside scope")
         raise not_found(f"该企业在批次 {run_id} 中的结果", f"result of {uscc} in {run_id}")
     row, items = data
-    with db.writer() as w:
-        record(w, actor, now, "result.read", obj, "ok")
+    db.audit(actor, now, "result.read", obj, "ok")
     return FirmResultOut(run_id=run_id, result=row, items=[ResultItem(**i) for i in items])
 
 
 def _refused(db: Database, actor: Actor, now: datetime, action: str, obj: str, result: str) -> None:
     """Audit a refused read of confidential data (an attempt is a security event)."""
-    with db.writer() as w:
-        record(w, actor, now, action, obj, result)
+    db.audit(actor, now, action, obj, result)
