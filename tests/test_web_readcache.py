@@ -69,6 +69,7 @@ def world(tmp_path_factory):
             ("city", Role.CITY_ANALYST, {"scope": city}),
             ("county", Role.COUNTY_ANALYST, {"scope": county}),
             ("ent", Role.ENTERPRISE, {"uscc": firm}),
+            ("auditor", Role.AUDIT_ADMIN, {}),
         ):
             create_user(
                 store,
@@ -581,3 +582,23 @@ def test_static_files_are_cacheable_and_api_answers_are_not(world):
         "cache-control" not in page.headers
         and "frame-ancestors" in page.headers["content-security-policy"]
     )
+
+
+def test_reads_logins_and_logouts_leave_the_cached_figures_alone(world):
+    db = world["db"]
+    generation, computed = db.generation, db.cache.computed
+    county, auditor = world["client"]("county"), world["client"]("auditor")
+    for path in ("/", "/rankings", f"/firm/{world['firm']}", "/rankings?class=B"):
+        assert county.get(path).status_code == 200
+    assert auditor.get("/audit").status_code == 200
+    assert auditor.get("/api/v1/audit").status_code == 200
+    assert post(county, "/api/v1/logout").status_code == 200
+    assert db.generation == generation
+    county = world["client"]("county")
+    assert county.get("/rankings").status_code == 200
+    assert db.generation == generation
+    with db.reader() as r:  # every one of those reads was audited
+        actions = [a for (a,) in r.rows("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 9")]
+    assert actions[:2] == ["results.read", "login"]
+    assert {"audit.read", "logout", "result.read", "overview.read"} <= set(actions)
+    assert db.cache.computed - computed <= 8  # at most what the first views needed

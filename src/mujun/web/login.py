@@ -92,7 +92,7 @@ def send_login_code(
 ) -> CodeRequest:
     """Send an enterprise its SMS login code (rate-limited, audited); with the ``http`` driver
     the dispatcher delivers it at once, outside the write lock."""
-    with db.writer() as w:
+    with db.writer(data=False) as w:  # login codes, the SMS outbox and the audit log only
         result = request_login_code(
             w, username.strip(), now=now, settings=settings, ip=client_ip(request)
         )
@@ -113,7 +113,7 @@ def log_in_by_sms(
     current=None,
 ) -> LoginOutcome:
     """Check an SMS code, record the attempt and open a new session on success."""
-    with db.writer() as w:
+    with db.writer(data=False) as w:  # accounts, sessions and the audit log only
         login = log_in_with_code(
             w, username.strip(), code, now=now, settings=settings, ip=client_ip(request)
         )

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mujun.auth.audit import anchors, audit_head, list_audit, record, verify_audit_chain
+from mujun.auth.audit import anchors, audit_head, list_audit, verify_audit_chain
 from mujun.auth.audit_archive import archive_audit
 from mujun.auth.audit_cli import default_archive_dir
 from mujun.auth.roles import Role
@@ -73,15 +73,13 @@ def audit_page(
     total, entries = list_audit(store, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
     problems = verify_audit_chain(store)
     head = audit_head(store)
-    with db.writer() as w:
-        record(
-            w,
-            viewer.actor(request),
-            now,
-            "audit.read",
-            query_url("pages/audit", params, page=page),
-            f"ok: {len(entries)} of {total}",
-        )
+    db.audit(
+        viewer.actor(request),
+        now,
+        "audit.read",
+        query_url("pages/audit", params, page=page),
+        f"ok: {len(entries)} of {total}",
+    )
     return render(
         request,
         "audit.html",
@@ -158,15 +156,13 @@ def sms_outbox_page(
     _require(viewer, Role.SYSTEM_ADMIN)
     page = max(page, 1)
     total, messages = list_outbox(store, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    with db.writer() as w:
-        record(
-            w,
-            viewer.actor(request),
-            now,
-            "sms.outbox.read",
-            f"pages/admin/sms?page={page}",
-            f"ok: {len(messages)}",
-        )
+    db.audit(
+        viewer.actor(request),
+        now,
+        "sms.outbox.read",
+        f"pages/admin/sms?page={page}",
+        f"ok: {len(messages)}",
+    )
     return render(
         request,
         "sms_outbox.html",

@@ -110,7 +110,7 @@ def logout_submit(
     request: Request, db: DatabaseDep, now: NowDep, settings: SettingsDep, session: SessionPageDep
 ) -> Response:
     """End the session and go back to the login page."""
-    with db.writer() as w:
+    with db.writer(data=False) as w:  # a session and the audit log only
         end_session(w, session.session_id)
         record(
             w,

@@ -11,7 +11,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mujun.auth.audit import record
 from mujun.auth.scope import scope_condition
 from mujun.store import Store
 from mujun.web.db import Database
@@ -125,9 +124,7 @@ def objection_evidence(
     except WorkflowError:
         raise not_found("证明材料", "evidence") from None
     db: Database = request.app.state.db
-    with db.writer() as w:
-        now = request.app.state.clock()
-        record(w, viewer.actor(request), now, "evidence.read", f"objection:{fid}", "ok")
+    db.audit(viewer.actor(request), request.app.state.clock(), "evidence.read", f"objection:{fid}")
     return Response(
         ev.data,
         media_type=ev.content_type,

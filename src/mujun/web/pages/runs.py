@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from mujun.auth.audit import record
 from mujun.auth.scope import scope_condition
 from mujun.store import Store
 from mujun.web.db import Database
@@ -275,9 +274,8 @@ def annex(request: Request, viewer: ViewerDep, store: StoreDep, run_id: str, nam
     except WorkflowError:
         raise not_found(f"公示附件 {name[:100]}", "annex") from None
     db: Database = request.app.state.db
-    with db.writer() as w:
-        now = request.app.state.clock()
-        record(w, viewer.actor(request), now, "annex.read", f"run:{run_id}/annex:{name}", "ok")
+    now = request.app.state.clock()
+    db.audit(viewer.actor(request), now, "annex.read", f"run:{run_id}/annex:{name}", "ok")
     return FileResponse(
         path,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from mujun.auth.audit import anchors, audit_head, list_audit, record, verify_audit_chain
+from mujun.auth.audit import anchors, audit_head, list_audit, verify_audit_chain
 from mujun.auth.audit_archive import archive_audit, export_audit
 from mujun.auth.audit_cli import default_archive_dir
 from mujun.auth.roles import Role
@@ -53,9 +53,8 @@ def get_audit(
         limit=page_size,
         offset=(page - 1) * page_size,
     )
-    with db.writer() as w:
-        # Reading the log is itself recorded: auditors are audited too.
-        record(w, actor, now, "audit.read", f"audit?page={page}", f"ok: {len(entries)} of {total}")
+    # Reading the log is itself recorded: auditors are audited too.
+    db.audit(actor, now, "audit.read", f"audit?page={page}", f"ok: {len(entries)} of {total}")
     return AuditPage(
         total=total,
         page=page,
@@ -93,8 +92,7 @@ def audit_download(
         content = path.read_bytes()
     query = {"user": user, "action": action, "since": since, "until": until}
     obj = "audit?" + "&".join(f"{k}={v}" for k, v in query.items() if v)
-    with db.writer() as w:
-        record(w, actor, now, "audit.export", obj, f"ok: {n} ({fmt})")
+    db.audit(actor, now, "audit.export", obj, f"ok: {n} ({fmt})")
     name = f"audit-log-{now:%Y%m%d-%H%M%S}.{fmt}"
     return Response(
         content,

@@ -102,7 +102,7 @@ def logout(
     settings: SettingsDep,
 ) -> OkOut:
     """End the session."""
-    with db.writer() as w:
+    with db.writer(data=False) as w:  # a session and the audit log only
         end_session(w, session.session_id)
         record(
             w,

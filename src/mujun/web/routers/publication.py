@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mujun.auth.audit import record
 from mujun.auth.roles import REGION_ROLES, RESULT_READERS
 from mujun.auth.scope import data_scope, scope_condition
 from mujun.auth.users import User
@@ -104,8 +103,7 @@ def get_diff(
         }
     with workflow_errors():
         rows = run_diff(store, run_a, run_b, visible)
-    with db.writer() as w:
-        record(w, actor, now, "runs.diff", f"runs/{run_a}/diff/{run_b}", f"ok: {len(rows)}")
+    db.audit(actor, now, "runs.diff", f"runs/{run_a}/diff/{run_b}", f"ok: {len(rows)}")
     return DiffOut(run_a=run_a, run_b=run_b, total=len(rows), rows=plain(rows))
 
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from mujun.auth.audit import record
 from mujun.auth.roles import ADMIN_ROLES, Role
 from mujun.auth.sms import list_outbox
 from mujun.auth.users import User, password_change_reason, require_user, set_phone
@@ -122,8 +121,7 @@ def get_outbox(
     """Messages the platform sent, newest first (system administrator; the read is audited,
     since login codes are in the texts)."""
     total, messages = list_outbox(store, limit=page_size, offset=(page - 1) * page_size, kind=kind)
-    with db.writer() as w:
-        record(w, actor, now, "sms.outbox.read", f"sms/outbox?page={page}", f"ok: {len(messages)}")
+    db.audit(actor, now, "sms.outbox.read", f"sms/outbox?page={page}", f"ok: {len(messages)}")
     return SmsOutboxOut(
         total=total,
         page=page,

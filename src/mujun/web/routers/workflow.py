@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mujun.auth.audit import Actor, record
+from mujun.auth.audit import Actor
 from mujun.auth.roles import PROVINCE_CODE, REGION_ROLES, Role
 from mujun.auth.scope import covers, data_scope, scope_condition
 from mujun.auth.users import User
@@ -294,8 +294,7 @@ def get_evidence(
         raise not_found("证明材料", "evidence")
     with workflow_errors():
         ev = read_evidence(store, filing["evidence_id"])
-    with db.writer() as w:
-        record(w, actor, now, "evidence.read", f"objection:{filing_id}", "ok")
+    db.audit(actor, now, "evidence.read", f"objection:{filing_id}", "ok")
     return Response(
         ev.data,
         media_type=ev.content_type,
