@@ -58,6 +58,7 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/evaluate.py
 	$(PY) bench/web.py
+	$(PY) bench/notify.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .ruff_cache .hypothesis

@@ -221,3 +221,11 @@ def test_only_the_audit_administrator_exports_and_archives_through_the_api(tmp_p
         exports = r.rows("SELECT result FROM audit_log WHERE action = 'audit.export'")
     assert exports == [("ok: 2 (csv)",), ("ok: 7 (xlsx)",)] or len(exports) == 2
     app.state.db.close()
+
+
+def test_serve_refuses_a_retention_under_six_months_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUJUN_AUDIT_RETENTION_DAYS", "30")
+    res = run_mujun("serve", "--db", str(tmp_path / "x.duckdb"), "--port", "1")
+    assert res.returncode == 2
+    assert "MUJUN_AUDIT_RETENTION_DAYS" in res.stderr and "at least 180" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -11,7 +11,15 @@ from pydantic import ValidationError
 
 from mujun.auth.audit import audit_head, record, verify_audit_chain
 from mujun.auth.audit_archive import archive_audit, export_audit, verify_archives
-from mujun.auth.cli import DbOption, _actor, _db, _friendly, console, err_console
+from mujun.auth.cli import (
+    DbOption,
+    _actor,
+    _db,
+    _friendly,
+    console,
+    err_console,
+    settings_problem,
+)
 from mujun.auth.clock import utcnow
 from mujun.auth.settings import AuthSettings
 from mujun.errors import MujunError
@@ -40,8 +48,7 @@ def retention_days() -> int:
     try:
         return AuthSettings().audit_retention_days
     except ValidationError as exc:
-        msgs = [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
-        raise MujunError("; ".join(msgs)) from None
+        raise MujunError(settings_problem(exc)) from None
 
 
 def default_archive_dir(db: Path) -> Path:

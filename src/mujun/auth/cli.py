@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -65,8 +66,20 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             if exc.hint:
                 err_console.print(f"[yellow]hint:[/] {exc.hint}")
             raise typer.Exit(2) from None
+        except ValidationError as exc:  # a MUJUN_* setting out of bounds
+            err_console.print(f"[bold red]error:[/] {settings_problem(exc)}")
+            raise typer.Exit(2) from None
 
     return wrapper
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming each bad ``MUJUN_*`` setting and why."""
+    return "; ".join(
+        f"MUJUN_{'_'.join(str(p) for p in e['loc']).upper()}: "
+        + str(e["msg"]).removeprefix("Value error, ")
+        for e in exc.errors()
+    )
 
 
 def _db(db: Path | None) -> Path:

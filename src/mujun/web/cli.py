@@ -28,11 +28,17 @@ def serve_command(
     write commands such as `mujun ingest` or `mujun users add`.
     """
     import uvicorn
+    from pydantic import ValidationError
 
+    from mujun.auth.cli import settings_problem
     from mujun.web.app import create_app
     from mujun.web.settings import WebSettings
 
-    settings = WebSettings()
+    try:
+        settings = WebSettings()
+    except ValidationError as exc:
+        typer.echo(f"error: {settings_problem(exc)}", err=True)
+        raise typer.Exit(2) from None
     updates = {k: v for k, v in {"db": db, "host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=updates)
     try:
