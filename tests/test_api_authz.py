@@ -454,6 +454,8 @@ PAGE_REQUESTS = {
     "page-loweff-xlsx": "/loweff.xlsx?year=2023&listed=all",
     "page-loweff-case-e1": "/loweff/cases/{case_e1}",
     "page-loweff-case-e3": "/loweff/cases/{case_e3}",
+    "page-home": "/home",
+    "page-notifications": "/notifications",
 }
 OFFICIALS = ("prov", "city", "county", "county2")
 ADMINS = ("sysadmin", "secadmin", "auditor")
@@ -531,6 +533,8 @@ def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
             "page-loweff-xlsx": 200,
             "page-loweff-case-e1": 200 if "e1" in firm_scope else 404,
             "page-loweff-case-e3": 200 if "e3" in firm_scope else 404,
+            "page-home": 303,  # the enterprise home page only: officials go to "/"
+            "page-notifications": 200,
         }
     if user in ENTERPRISES:
         return dict.fromkeys(PAGE_REQUESTS, 403) | {
@@ -544,6 +548,8 @@ def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
             "page-loweff-xlsx": 200,
             "page-loweff-case-e1": 200 if "e1" in firm_scope else 404,
             "page-loweff-case-e3": 404,
+            "page-home": 200,
+            "page-notifications": 200,
         }
     # Administrators see the chrome of the overview and no data; an uploader goes to /quality.
     overview = 303 if user == "uploader" else 200
@@ -554,6 +560,8 @@ def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
         "page-overview-other-city": overview,
         "page-quality": quality,
         "page-quality-xlsx": quality,
+        "page-home": 303,
+        "page-notifications": 200,
     }
 
 
