@@ -53,7 +53,7 @@ def notifications_read(
     """Mark one notification (or, without an id, all) read, then back to the list."""
     if not back.startswith("/") or back.startswith("//"):
         raise forbidden("无效的返回地址 / invalid return path")
-    with db.writer() as w:
+    with db.writer() as w:  # a new generation: the unread counts are cached per generation
         mark_read(
             w, viewer.user.username, None if notification_id is None else [notification_id], now
         )

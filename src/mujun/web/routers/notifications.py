@@ -40,7 +40,7 @@ def post_notifications_read(
     body: MarkReadIn, user: CurrentUser, db: DatabaseDep, now: NowDep
 ) -> MarkedOut:
     """Mark your notifications ``ids`` (or, without ids, all of them) read."""
-    with db.writer() as w:
+    with db.writer() as w:  # a new generation: the unread counts are cached per generation
         marked = mark_read(w, user.username, body.ids, now)
         _, unread, _ = list_notifications(w, user.username, limit=0)
     return MarkedOut(marked=marked, unread=unread)

@@ -98,7 +98,7 @@ def put_phone(
 ) -> UserOut:
     """Set or clear an account's designated mobile number (system administrator; business
     accounts only). An enterprise with a phone logs in by SMS code from then on."""
-    with db.writer() as w:
+    with db.writer(data=False) as w:  # an account and the audit log only
         if require_user(w, username).role in ADMIN_ROLES:
             raise forbidden(
                 "管理员账号只能在服务器上用 mujun users 管理 / administrator accounts are managed "
