@@ -20,6 +20,7 @@ MISSING_MARKERS = ["-", "--", "—", "——", "－", "/", "\\", "N/A", "NA", "#
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 _DATE_YMD = r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_DATE_ISO = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$"
 _DATE_COMPACT = r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"
 _DATE_SERIAL = r"^\d{3,5}(\.0+)?$"
 _SCI_CODE = r"^\d(\.\d+)?E\+?\d{1,2}$"
@@ -70,17 +71,34 @@ def parse_text(raw: pa.Array) -> Parsed:
     return Parsed(s, blank, np.zeros(len(s), dtype=bool))
 
 
+def _plain_rows(s: pa.Array, pattern: str) -> tuple[pa.Array, np.ndarray]:
+    """Rows matching ``pattern`` (the common, plain spelling) and the indices of the other
+    non-empty rows, which alone go through the slower general parser."""
+    plain = pc.fill_null(pc.match_substring_regex(s, pattern), False)
+    rest = np.flatnonzero(~to_mask(plain) & ~to_mask(pc.is_null(s)))
+    return plain, rest
+
+
+def scatter(values: pa.Array, rows: np.ndarray, replacements: pa.Array) -> pa.Array:
+    """``values`` with the cells at ``rows`` (ascending) replaced by ``replacements``."""
+    mask = np.zeros(len(values), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(values, pa.array(mask), replacements.cast(values.type))
+
+
 def parse_number(raw: pa.Array, *, integer: bool = False) -> Parsed:
     """Decimal numbers with optional thousands separators; text in the cell is a type error."""
-    s, blank = _blank_mask(clean_text(raw))
-    # Accounting notation for negatives: (12,345.00) means −12,345.00.
-    paren = pc.fill_null(pc.match_substring_regex(s, r"^\(\s*[\d,.]+\s*\)$"), False)
-    s = pc.if_else(paren, pc.binary_join_element_wise("-", pc.utf8_trim(s, "() "), ""), s)
-    thousands = pc.fill_null(pc.match_substring_regex(s, _THOUSANDS), False)
-    s = pc.if_else(thousands, pc.replace_substring(s, ",", ""), s)
-    ok = pc.fill_null(pc.match_substring_regex(s, _NUMBER), False)
-    values = pc.cast(pc.if_else(ok, s, pa.scalar(None, pa.string())), pa.float64())
-    bad = ~blank & ~to_mask(ok)
+    s = clean_text(raw)
+    # A plain decimal is never a missing marker, an accounting negative or a thousands form, so
+    # only the other cells (few in practice) take the general path.
+    plain, rest = _plain_rows(s, _NUMBER)
+    values = pc.cast(pc.if_else(plain, s, pa.scalar(None, pa.string())), pa.float64())
+    blank = to_mask(pc.is_null(s))
+    bad = np.zeros(len(s), dtype=bool)
+    if rest.size:
+        sub_values, sub_blank, sub_bad = _parse_number_general(pc.take(s, pa.array(rest)))
+        values = scatter(values, rest, sub_values)
+        blank[rest], bad[rest] = sub_blank, sub_bad
     if integer:
         vals = values.to_numpy(zero_copy_only=False)
         frac = np.zeros(len(vals), dtype=bool)
@@ -91,9 +109,25 @@ def parse_number(raw: pa.Array, *, integer: bool = False) -> Parsed:
     return Parsed(values, blank, bad)
 
 
+def _parse_number_general(s: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    s, blank = _blank_mask(s)
+    # Accounting notation for negatives: (12,345.00) means −12,345.00.
+    paren = pc.fill_null(pc.match_substring_regex(s, r"^\(\s*[\d,.]+\s*\)$"), False)
+    s = pc.if_else(paren, pc.binary_join_element_wise("-", pc.utf8_trim(s, "() "), ""), s)
+    thousands = pc.fill_null(pc.match_substring_regex(s, _THOUSANDS), False)
+    s = pc.if_else(thousands, pc.replace_substring(s, ",", ""), s)
+    ok = pc.fill_null(pc.match_substring_regex(s, _NUMBER), False)
+    values = pc.cast(pc.if_else(ok, s, pa.scalar(None, pa.string())), pa.float64())
+    return values, blank, ~blank & ~to_mask(ok)
+
+
 def _ymd_to_dates(y: pa.Array, m: pa.Array, d: pa.Array) -> pa.Array:
     """Build dates from text year/month/day parts; impossible dates (2月30日) become null."""
     text = pc.binary_join_element_wise(y, pc.utf8_lpad(m, 2, "0"), pc.utf8_lpad(d, 2, "0"), "-")
+    return _iso_to_dates(text, m, d)
+
+
+def _iso_to_dates(text: pa.Array, m: pa.Array, d: pa.Array) -> pa.Array:
     ts = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
     # strptime rolls 2月30日 over into March; a date whose month or day moved is not a date.
     same = pc.and_(
@@ -105,7 +139,29 @@ def _ymd_to_dates(y: pa.Array, m: pa.Array, d: pa.Array) -> pa.Array:
 
 def parse_date(raw: pa.Array) -> Parsed:
     """Dates as 2019-03-05, 2019/3/5, 2019年3月5日, 20190305, Excel serials or date cells."""
-    s, blank = _blank_mask(clean_text(raw))
+    s = clean_text(raw)
+    # ISO dates (and the date-time text of spreadsheet date cells) are read directly; the other
+    # spellings, markers and serials take the general path.
+    plain, rest = _plain_rows(s, _DATE_ISO)
+    iso = pc.utf8_slice_codeunits(pc.if_else(plain, s, pa.scalar(None, pa.string())), 0, 10)
+    out = _iso_to_dates(
+        iso, pc.utf8_slice_codeunits(iso, 5, 7), pc.utf8_slice_codeunits(iso, 8, 10)
+    )
+    blank = to_mask(pc.is_null(s))
+    if rest.size:
+        sub_out, sub_blank = _parse_date_general(pc.take(s, pa.array(rest)))
+        out = scatter(out, rest, sub_out)
+        blank[rest] = sub_blank
+    # Dates before 1900 or in the far future are typos, not facts.
+    low, high = pa.scalar(date(1900, 1, 1)), pa.scalar(date(2100, 12, 31))
+    in_range = pc.and_(pc.greater_equal(out, low), pc.less_equal(out, high))
+    out = pc.if_else(pc.fill_null(in_range, False), out, pa.scalar(None, pa.date32()))
+    bad = ~blank & to_mask(pc.is_null(out))
+    return Parsed(out, blank, bad)
+
+
+def _parse_date_general(s: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    s, blank = _blank_mask(s)
     n = len(s)
     out = pa.nulls(n, pa.date32())
     for pattern in (_DATE_YMD, _DATE_COMPACT):
@@ -120,13 +176,7 @@ def parse_date(raw: pa.Array) -> Parsed:
     days = np.where(valid, sv, 0).astype("int64")
     dates = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[D]")
     serial_dates = pa.array(dates, type=pa.date32(), mask=~valid)
-    out = pc.coalesce(out, serial_dates)
-    # Dates before 1900 or in the far future are typos, not facts.
-    low, high = pa.scalar(date(1900, 1, 1)), pa.scalar(date(2100, 12, 31))
-    in_range = pc.and_(pc.greater_equal(out, low), pc.less_equal(out, high))
-    out = pc.if_else(pc.fill_null(in_range, False), out, pa.scalar(None, pa.date32()))
-    bad = ~blank & to_mask(pc.is_null(out))
-    return Parsed(out, blank, bad)
+    return pc.coalesce(out, serial_dates), blank
 
 
 def map_distinct(

@@ -94,10 +94,14 @@ def _division_code(year: int):
 def _parse_uscc(raw: pa.Array) -> tuple[cells.Parsed, np.ndarray, list[str | None]]:
     s = pc.utf8_upper(cells.clean_text(raw))
     # Excel's text prefix (') and invisible or inner spaces are artefacts of copying, not part
-    # of the code.
-    s = pc.replace_substring_regex(s, r"[\s\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]", "")
-    s = pc.replace_substring_regex(s, r"^[\'‘’`]+", "")
-    s = pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+    # of the code. A cell of ASCII letters and digits only (nearly all) has none of them.
+    rest = np.flatnonzero(~cells.to_mask(pc.ascii_is_alnum(s)) & ~cells.to_mask(pc.is_null(s)))
+    if rest.size:
+        sub = pc.take(s, pa.array(rest))
+        sub = pc.replace_substring_regex(sub, r"[\s\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]", "")
+        sub = pc.replace_substring_regex(sub, r"^[\'‘’`]+", "")
+        sub = pc.if_else(pc.equal(sub, ""), pa.scalar(None, pa.string()), sub)
+        s = cells.scatter(s, rest, sub)
     blank = cells.to_mask(pc.is_null(s))
     status = validate_uscc_arrow(s)
     bad = ~blank & (status != 0)

@@ -295,12 +295,19 @@ def _row_kinds(grid: Grid, header: Header, key_col: int | None) -> tuple[np.ndar
     if key_col is not None:
         key = cells.clean_text(grid.columns[key_col].slice(start), fold=False)
         candidates = np.flatnonzero(cells.to_mask(pc.is_null(key)))
-        # A totals or note line may sit in the code column itself (合计, 其中：…, 注：…).
-        marker = pc.or_(
-            pc.match_substring_regex(key, _TOTALS, ignore_case=True),
-            pc.match_substring_regex(key, _NOTES),
+        # A totals or note line may sit in the code column itself (合计, 其中：…, 注：…). Of the
+        # cells made of ASCII letters and digits (the codes), only TOTAL… can be one.
+        maybe = np.flatnonzero(
+            ~cells.to_mask(pc.ascii_is_alnum(key))
+            | cells.to_mask(pc.starts_with(key, "total", ignore_case=True))
         )
-        candidates = np.union1d(candidates, np.flatnonzero(cells.to_mask(marker)))
+        if maybe.size:
+            some = pc.take(key, pa.array(maybe))
+            marker = pc.or_(
+                pc.match_substring_regex(some, _TOTALS, ignore_case=True),
+                pc.match_substring_regex(some, _NOTES),
+            )
+            candidates = np.union1d(candidates, maybe[cells.to_mask(marker)])
     else:
         candidates = np.arange(n)
     if candidates.size == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.reader import Grid
@@ -59,9 +60,16 @@ def _fill_merged(upper: list[str], lower: list[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
+def _header_keys(text: str) -> tuple[str, str]:
+    # Every profile looks at the same cells of the first rows, so each is normalised once.
+    return normalise_header(text), normalise_header(strip_notes(text))
+
+
 def _lookup(idx: dict[str, str], text: str) -> str | None:
     # Exact alias first; then without bracketed notes such as （18位） or （必填）.
-    return idx.get(normalise_header(text)) or idx.get(normalise_header(strip_notes(text)))
+    exact, without_notes = _header_keys(text)
+    return idx.get(exact) or idx.get(without_notes)
 
 
 def _match_cell(profile: SourceProfile, upper: str, lower: str) -> str | None:

@@ -7,6 +7,7 @@ dates as ``YYYY-MM-DD HH:MM:SS``) or None when empty.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -100,13 +101,58 @@ def read_csv_grid(path: Path) -> Grid:
     """Parse a CSV file into a grid, detecting the encoding and the delimiter.
 
     The first records (title rows, headers) go through Python's csv module, which accepts ragged
-    rows; the rest through Arrow's multi-threaded CSV reader. A ragged data row sends the whole
-    file down the Python path, so the grid is the same either way.
+    rows; the rest through Arrow's CSV reader. A ragged data row sends the whole file down the
+    Python path, so the grid is the same either way. UTF-8 files go to Arrow as bytes (Arrow
+    checks the encoding); any other file is decoded in Python first.
     """
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise UnreadableFile("the file is empty / 空文件", "empty-file")
+    grid = _read_utf8_bytes(raw)
+    if grid is not None:
+        return grid
     text, encoding = decode_text(raw)
+    return _read_text(text, encoding)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _read_utf8_bytes(raw: bytes) -> Grid | None:
+    """The grid of a UTF-8 file without decoding its data rows in Python; None when the file is
+    not strictly UTF-8 or needs the Python path (then :func:`_read_text` decides)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    encoding, start = ("utf-8-sig", 3) if raw.startswith(_UTF8_BOM) else ("utf-8", 0)
+    # The delimiter is sniffed on the first 8,192 characters, as in the text path.
+    prefix = codecs.getincrementaldecoder("utf-8")()
+    try:
+        sample = prefix.decode(raw[start : start + 4 * 8192])[:8192]
+    except UnicodeDecodeError:
+        return None
+    delimiter = _sniff_delimiter(sample)
+    pos = start
+    for _ in range(HEAD_RECORDS):
+        nxt = raw.find(b"\n", pos)
+        if nxt < 0:
+            return None
+        pos = nxt + 1
+    if pos >= len(raw):
+        return None
+    try:
+        head_text = raw[start:pos].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = list(csv.reader(io.StringIO(head_text, newline=""), delimiter=delimiter))
+    if len(head) != HEAD_RECORDS:  # a quoted line break inside the head
+        return None
+    columns = _read_tail_fast(pa.py_buffer(memoryview(raw)[pos:]), head, delimiter)
+    if columns is None:
+        return None
+    return Grid(columns, len(columns[0]) if columns else 0, None, encoding)
+
+
+def _read_text(text: str, encoding: str) -> Grid:
     delimiter = _sniff_delimiter(text[:8192])
     pos = 0
     for _ in range(HEAD_RECORDS):
@@ -119,16 +165,20 @@ def read_csv_grid(path: Path) -> Grid:
     if pos > 0 and pos < len(text):
         head = list(csv.reader(io.StringIO(text[:pos], newline=""), delimiter=delimiter))
         if len(head) == HEAD_RECORDS:  # no quoted line break inside the head
-            columns = _read_tail_fast(text[pos:], head, delimiter)
+            columns = _read_tail_fast(pa.py_buffer(text[pos:].encode("utf-8")), head, delimiter)
     if columns is None:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         width = max((len(r) for r in rows), default=0)
-        columns = _columns_from_rows(rows, width)
+        columns = [_null_empty(c) for c in _columns_from_rows(rows, width)]
     nrows = len(columns[0]) if columns else 0
-    return Grid([_null_empty(c) for c in columns], nrows, None, encoding)
+    return Grid(columns, nrows, None, encoding)
 
 
-def _read_tail_fast(tail: str, head: list[list[str]], delimiter: str) -> list[pa.Array] | None:
+def _read_tail_fast(
+    tail: pa.Buffer, head: list[list[str]], delimiter: str
+) -> list[pa.Array] | None:
+    """Head rows (parsed in Python) followed by the tail parsed by Arrow, empty cells as nulls;
+    None when a tail row is ragged or the tail is not valid UTF-8."""
     width = max(len(r) for r in head)
     names = [f"c{j}" for j in range(width)]
     ragged: list[int] = []
@@ -139,8 +189,9 @@ def _read_tail_fast(tail: str, head: list[list[str]], delimiter: str) -> list[pa
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(tail.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names),
+            pa.BufferReader(tail),
+            # One thread per file: files are already read two at a time.
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=True,
@@ -149,17 +200,19 @@ def _read_tail_fast(tail: str, head: list[list[str]], delimiter: str) -> list[pa
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
+                # An empty CSV field, quoted or not, is an empty cell as in a spreadsheet.
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
         )
     except pa.ArrowInvalid:
         return None
     if ragged:
         return None
-    head_cols = _columns_from_rows(head, width)
+    head_cols = [_null_empty(c) for c in _columns_from_rows(head, width)]
     return [
-        pa.concat_arrays([h, t.combine_chunks()])
+        pa.chunked_array([h, *t.chunks], pa.string()).combine_chunks()
         for h, t in zip(head_cols, table.columns, strict=True)
     ]
 
