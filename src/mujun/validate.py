@@ -13,9 +13,10 @@ import json
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
-from mujun.ingest.core import source_table
+from mujun.ingest.core import register_names, source_table
 from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.suggest import RegisterIndex
 from mujun.reference.divisions import city_of, division_status
@@ -94,7 +95,7 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
         for source, prof in profiles.items():
             if source != "register":
                 _mark_duplicates(store, year, prof, matched=True)
-        reg = _LazyRegister(store)
+        reg = _LazyRegister(store, year)
         for source, prof in profiles.items():
             if source == "register" or source not in files:
                 continue
@@ -210,8 +211,8 @@ def _cols(prof: SourceProfile, *, exclude: tuple[str, ...] = ()) -> list[str]:
 class _LazyRegister:
     """The register index for suggestions, read from the store only if a row needs it."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, year: int) -> None:
+        self.store, self.year = store, year
         self._index: RegisterIndex | None = None
 
     def suggest_many(self, codes: list, names: list) -> list[list[str]]:
@@ -224,10 +225,32 @@ class _LazyRegister:
 
     def _get(self) -> RegisterIndex:
         if self._index is None:
-            self._index = RegisterIndex.build(
-                self.store.rows("SELECT uscc, name FROM t_enterprises")
+            firms = self.store.arrow("SELECT uscc, name, file_id, row_no FROM t_enterprises")
+            self._index = RegisterIndex.from_arrow(
+                _with_normalised_names(self.store, self.year, firms)
             )
         return self._index
+
+
+def _with_normalised_names(store: Store, year: int, firms: pa.Table) -> pa.Table:
+    """``firms`` (register rows) with the normalised names computed at ingest, when every row
+    is found there; otherwise as it is (the index then normalises the names itself)."""
+    names = register_names(store, year)
+    if names is None or names.num_rows == 0 or firms.num_rows == 0:
+        return firms
+    key = np.asarray(names.column("file_id"), dtype=np.int64) << 32 | np.asarray(
+        names.column("row_no"), dtype=np.int64
+    )
+    want = np.asarray(firms.column("file_id"), dtype=np.int64) << 32 | np.asarray(
+        firms.column("row_no"), dtype=np.int64
+    )
+    pos = np.minimum(np.searchsorted(key, want), len(key) - 1)
+    if not (key[pos] == want).all():
+        return firms
+    take = pa.array(pos)
+    return firms.append_column("norm", names.column("norm").take(take)).append_column(
+        "core", names.column("core").take(take)
+    )
 
 
 def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: bool) -> None:

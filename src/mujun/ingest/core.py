@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from mujun.ingest.columns import SQL_TYPES, parse_block
 from mujun.ingest.header import Header, find_header
 from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.reader import SUPPORTED_SUFFIXES, Grid, UnreadableFile, file_sha256, read_grids
-from mujun.ingest.suggest import RegisterIndex
+from mujun.ingest.suggest import RegisterIndex, core_names, normalise_names
 from mujun.ingest.units import unit_factor
 from mujun.store import Store
 
@@ -134,7 +135,7 @@ class _Pending:
     header: Header
     encoding: str | None
     fmt: str
-    parsed: tuple | None = None  # (kinds, start, ParsedBlock), computed in the reader thread
+    parsed: tuple | None = None  # (kinds, start, ParsedBlock), computed in a worker thread
 
 
 def _issue_rows(**cols) -> pa.Table:
@@ -162,8 +163,10 @@ def ingest_directory(
     ]
     # Reading and recognising files touches no store, so two files are read at a time (the
     # Arrow and calamine readers release the GIL); results are handled in file-name order.
+    # Cells are parsed once every slot is known, in worker threads, while the main thread
+    # stores the files before them.
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        futures = [pool.submit(_read_file, path, profiles, year) for path in paths]
+        futures = [pool.submit(_read_file, path, profiles) for path in paths]
         for path, future in zip(paths, futures, strict=True):
             if progress:
                 progress(f"reading {path.name}")
@@ -175,48 +178,67 @@ def ingest_directory(
                 )
                 report.files.append(FileOutcome(str(path), "rejected", message=code))
             pending.extend(read.pending)
-    # Two files claiming one slot in a delivery: report both, ingest neither (never a silent pick).
-    by_slot: dict[str, list[_Pending]] = {}
-    for item in pending:
-        by_slot.setdefault(item.profile.id, []).append(item)
-    ordered = sorted(by_slot.items(), key=lambda kv: (kv[0] != "register", kv[0]))
-    register = _RegisterCache(store, year)
-    for source, items in ordered:
-        if len(items) > 1:
-            names = ", ".join(
-                f"{i.path.name}[{i.grid.sheet}]" if i.grid.sheet else i.path.name for i in items
+        # Two files claiming one slot in a delivery: report both, ingest neither (never a
+        # silent pick).
+        by_slot: dict[str, list[_Pending]] = {}
+        for item in pending:
+            by_slot.setdefault(item.profile.id, []).append(item)
+        ordered = sorted(by_slot.items(), key=lambda kv: (kv[0] != "register", kv[0]))
+        current = dict(
+            store.rows(
+                "SELECT source, sha256 FROM files WHERE year = ? AND status = 'current'", [year]
             )
-            # Years in the file names often tell which one is misplaced.
-            stray = [
-                i.path.name
-                for i in items
-                if (y := _YEAR_IN_NAME.findall(i.path.name)) and str(year) not in y
-            ]
-            hint = f"; {', '.join(stray)} is named for another year" if stray else ""
-            for item in items:
-                _record_rejected(
-                    store,
-                    item.path,
-                    year,
-                    item.sha,
-                    "ambiguous-slot",
-                    f"{len(items)} files or sheets look like {source} data for {year} ({names})"
-                    f"{hint}; keep one file with one data sheet per department and year "
-                    "(merge sheets such as 规上/规下 into one) / 同一部门同一年度有多个文件或工作表",
-                    item.fmt,
-                    source=source,
-                )
-                report.files.append(
-                    FileOutcome(str(item.path), "rejected", source, message="ambiguous-slot")
-                )
-            continue
-        item = items[0]
-        if progress:
-            progress(f"ingesting {item.path.name} as {source}")
-        report.files.append(_ingest_one(store, item, year, register))
-        if source == "register":
-            register.reset()
+        )
+        parsing = {
+            source: pool.submit(_parse, items[0], year)
+            for source, items in ordered
+            if len(items) == 1 and current.get(source) != items[0].sha
+        }
+        register = _RegisterCache(store, year)
+        for source, items in ordered:
+            if len(items) > 1:
+                _reject_ambiguous(store, report, source, items, year)
+                continue
+            item = items[0]
+            if progress:
+                progress(f"ingesting {item.path.name} as {source}")
+            if source in parsing:
+                item.parsed = parsing[source].result()
+            report.files.append(_ingest_one(store, item, year, register))
+            if source == "register":
+                register.reset()
     return report
+
+
+def _reject_ambiguous(
+    store: Store, report: IngestReport, source: str, items: list[_Pending], year: int
+) -> None:
+    names = ", ".join(
+        f"{i.path.name}[{i.grid.sheet}]" if i.grid.sheet else i.path.name for i in items
+    )
+    # Years in the file names often tell which one is misplaced.
+    stray = [
+        i.path.name
+        for i in items
+        if (y := _YEAR_IN_NAME.findall(i.path.name)) and str(year) not in y
+    ]
+    hint = f"; {', '.join(stray)} is named for another year" if stray else ""
+    for item in items:
+        _record_rejected(
+            store,
+            item.path,
+            year,
+            item.sha,
+            "ambiguous-slot",
+            f"{len(items)} files or sheets look like {source} data for {year} ({names})"
+            f"{hint}; keep one file with one data sheet per department and year "
+            "(merge sheets such as 规上/规下 into one) / 同一部门同一年度有多个文件或工作表",
+            item.fmt,
+            source=source,
+        )
+        report.files.append(
+            FileOutcome(str(item.path), "rejected", source, message="ambiguous-slot")
+        )
 
 
 @dataclass
@@ -227,9 +249,8 @@ class _ReadResult:
     rejection: tuple[str, str, str] | None = None  # code, message, severity
 
 
-def _read_file(path: Path, profiles: dict[str, SourceProfile], year: int) -> _ReadResult:
-    """Read a file, recognise its sheets and parse their cells; no store access (runs in a
-    worker thread, so parsing one file overlaps with reading or storing another)."""
+def _read_file(path: Path, profiles: dict[str, SourceProfile]) -> _ReadResult:
+    """Read a file and recognise its sheets; no store access (runs in a worker thread)."""
     sha = file_sha256(path)
     fmt = path.suffix.lower().lstrip(".") or "other"
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -243,9 +264,7 @@ def _read_file(path: Path, profiles: dict[str, SourceProfile], year: int) -> _Re
     for grid in grids:
         prof, header = identify(path, grid, profiles)
         if prof is not None and header is not None:
-            item = _Pending(path, sha, grid, prof, header, grid.encoding, fmt)
-            item.parsed = _parse(item, year)
-            pending.append(item)
+            pending.append(_Pending(path, sha, grid, prof, header, grid.encoding, fmt))
     if not pending:
         msg = (
             f"{path.name}: no sheet has the header of a known department file; "
@@ -334,15 +353,45 @@ def _row_kinds(grid: Grid, header: Header, key_col: int | None) -> tuple[np.ndar
 _KIND_NAMES = {1: "blank-row", 2: "totals-row", 3: "note-row"}
 
 
-def _register_index(store: Store, year: int) -> RegisterIndex | None:
+# Register rows with their normalised names, per store and register file: stored rows never
+# change, so ingest (suggestions for mistyped codes) and validation (unknown firms) share them.
+_REGISTER_NAMES: weakref.WeakKeyDictionary[Store, tuple[tuple[int, ...], pa.Table]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def register_names(store: Store, year: int) -> pa.Table | None:
+    """The year's current register rows that carry a credit code, in file order: ``file_id``,
+    ``row_no``, ``uscc``, ``name`` and the normalised and core names (``norm``, ``core``)."""
     if not store.table_exists("src_register"):
         return None
-    pairs = store.rows(
-        "SELECT r.uscc, r.name FROM src_register r JOIN files f USING (file_id) "
-        "WHERE f.year = ? AND f.status = 'current' AND r.uscc IS NOT NULL",
-        [year],
+    fids = tuple(
+        r[0]
+        for r in store.rows(
+            "SELECT file_id FROM files WHERE year = ? AND source = 'register' "
+            "AND status = 'current' ORDER BY file_id",
+            [year],
+        )
     )
-    return RegisterIndex.build(pairs) if pairs else None
+    if not fids:
+        return None
+    memo = _REGISTER_NAMES.get(store)
+    if memo is None or memo[0] != fids:
+        marks = ", ".join("?" * len(fids))
+        table = store.arrow(
+            f"SELECT file_id, row_no, uscc, name FROM src_register WHERE file_id IN ({marks}) "
+            "AND uscc IS NOT NULL ORDER BY file_id, row_no",
+            list(fids),
+        )
+        norm = normalise_names(table.column("name").combine_chunks())
+        table = table.append_column("norm", norm).append_column("core", core_names(norm))
+        memo = _REGISTER_NAMES[store] = (fids, table)
+    return memo[1]
+
+
+def _register_index(store: Store, year: int) -> RegisterIndex | None:
+    names = register_names(store, year)
+    return RegisterIndex.from_arrow(names) if names is not None and names.num_rows else None
 
 
 def _parse(item: _Pending, year: int):

@@ -74,6 +74,25 @@ class RegisterIndex:
         """Index (uscc, name) pairs."""
         return cls({code: name or "" for code, name in pairs})
 
+    @classmethod
+    def from_arrow(cls, names: pa.Table) -> RegisterIndex:
+        """Index an Arrow table with ``uscc`` and ``name`` columns and, optionally, their
+        :func:`normalise_names` and :func:`core_names` as ``norm`` and ``core`` (computed once
+        and reused by every index over the same register rows)."""
+        codes = names.column("uscc").to_pylist()
+        index = cls(
+            dict(zip(codes, (n or "" for n in names.column("name").to_pylist()), strict=True))
+        )
+        # With a repeated code the dictionary keeps one name per code, so the arrays no longer
+        # line up with it and are computed afresh.
+        if "norm" in names.column_names and len(index.codes) == len(codes):
+            index._arrays = (
+                codes,
+                names.column("norm").combine_chunks(),
+                names.column("core").combine_chunks(),
+            )
+        return index
+
     def _name_arrays(self) -> tuple[list[str], pa.Array, pa.Array]:
         if self._arrays is None:
             normalised = normalise_names(pa.array(list(self.codes.values()), pa.string()))
