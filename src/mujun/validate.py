@@ -64,6 +64,15 @@ def _current_files(store: Store, year: int) -> dict[str, dict]:
     }
 
 
+def _current_file_ids(store: Store, year: int) -> dict[str, list[int]]:
+    rows = store.rows(
+        "SELECT source, list(file_id ORDER BY file_id) FROM files "
+        "WHERE year = ? AND status = 'current' AND source IS NOT NULL GROUP BY source",
+        [year],
+    )
+    return {source: ids for source, ids in rows}
+
+
 def _replace_year(store: Store, table: str, year: int) -> None:
     """Write temp table ``t_<table>`` into ``table`` for ``year`` (creating/adding columns)."""
     if not store.table_exists(table):
@@ -90,11 +99,12 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
         _file_columns(store, files)
         issues: list[dict] = []
         _structure_checks(year, files, profiles, issues)
-        _mark_duplicates(store, year, profiles["register"], matched=False)
+        file_ids = _current_file_ids(store, year)
+        _mark_duplicates(store, profiles["register"], file_ids.get("register", []), matched=False)
         _build_enterprises(store, year)
         for source, prof in profiles.items():
             if source != "register":
-                _mark_duplicates(store, year, prof, matched=True)
+                _mark_duplicates(store, prof, file_ids.get(source, []), matched=True)
         reg = _LazyRegister(store, year)
         for source, prof in profiles.items():
             if source == "register" or source not in files:
@@ -214,6 +224,7 @@ class _LazyRegister:
     def __init__(self, store: Store, year: int) -> None:
         self.store, self.year = store, year
         self._index: RegisterIndex | None = None
+        self._conflicted: dict[str, str] | None = None
 
     def suggest_many(self, codes: list, names: list) -> list[list[str]]:
         """Suggestions from :class:`RegisterIndex`, for many rows at once."""
@@ -222,6 +233,17 @@ class _LazyRegister:
     def describe(self, codes: list[str]) -> str | None:
         """Codes with names, for a message."""
         return self._get().describe(codes)
+
+    def conflicted(self) -> dict[str, str]:
+        """Codes whose register rows conflict, with those row numbers."""
+        if self._conflicted is None:
+            self._conflicted = dict(
+                self.store.rows(
+                    "SELECT uscc, string_agg(row_no::VARCHAR, ', ' ORDER BY row_no) "
+                    "FROM cur_register WHERE conflict GROUP BY uscc"
+                )
+            )
+        return self._conflicted
 
     def _get(self) -> RegisterIndex:
         if self._index is None:
@@ -253,10 +275,13 @@ def _with_normalised_names(store: Store, year: int, firms: pa.Table) -> pa.Table
     )
 
 
-def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: bool) -> None:
-    """Temp table ``cur_<id>``: current rows with copy_no (exact copies > 1), conflict flag and,
-    with ``matched``, whether the firm is in the register (``_matched``) and its peer group for
-    plausibility (``_grp``: size class, and tenure for land).
+def _mark_duplicates(
+    store: Store, prof: SourceProfile, file_ids: list[int], *, matched: bool
+) -> None:
+    """Temp table ``cur_<id>``: the rows of the current files with copy_no (exact copies > 1),
+    conflict flag and, with ``matched``, whether the firm is in the register (``_matched``) and
+    its peer group for plausibility (``_grp``: size class, and tenure for land). Outside the
+    register, the name (which only labels a row) is kept for unmatched rows alone.
 
     Window functions run only over the rows whose key occurs more than once, which in a clean
     file is none of them.
@@ -269,7 +294,11 @@ def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: b
         else ""
     )
     join = "LEFT JOIN t_enterprises e ON e.uscc = cur.uscc" if matched else ""
+    columns = "cur.*"
+    if matched and "name" in prof.fields:
+        columns = "cur.* REPLACE (CASE WHEN e.uscc IS NULL THEN cur.name END AS name)"
     table = source_table(prof)
+    in_files = f"file_id IN ({', '.join(str(int(f)) for f in file_ids)})" if file_ids else "FALSE"
     part_cols = list(prof.key)
     if prof.account and prof.account not in part_cols:
         part_cols.append(prof.account)
@@ -288,11 +317,8 @@ def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: b
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cur_{prof.id} AS
-        WITH cur AS (
-            SELECT s.* FROM "{table}" s JOIN files f USING (file_id)
-            WHERE f.year = ? AND f.status = 'current'
-        ), dk AS (
-            SELECT {key} FROM cur GROUP BY ALL HAVING count(*) > 1
+        WITH dk AS (
+            SELECT {key} FROM "{table}" WHERE {in_files} GROUP BY ALL HAVING count(*) > 1
         ), d AS (
             SELECT file_id, row_no,
                 row_number() OVER (PARTITION BY {key}, rh ORDER BY row_no) AS copy_no,
@@ -303,17 +329,18 @@ def _mark_duplicates(store: Store, year: int, prof: SourceProfile, *, matched: b
                 count(*) OVER (PARTITION BY {key}) AS n_key
             FROM (
                 SELECT c.*, hash({values}) AS rh, {name} AS _name
-                FROM cur c SEMI JOIN dk ON {same_key}
+                FROM "{table}" c SEMI JOIN dk ON {same_key}
+                WHERE c.{in_files}
             )
         )
-        SELECT cur.*, coalesce(d.copy_no, 1) AS copy_no,
+        SELECT {columns}, coalesce(d.copy_no, 1) AS copy_no,
                coalesce(d.first_row, cur.row_no) AS first_row,
                d.first_name IS DISTINCT FROM d._name AND d.copy_no > 1 AS name_differs,
                d.first_name,
                coalesce(d.conflict, FALSE) AS conflict, coalesce(d.n_key, 1) AS n_key {extra}
-        FROM cur LEFT JOIN d USING (file_id, row_no) {join}
-        """,
-        [year],
+        FROM "{table}" cur LEFT JOIN d USING (file_id, row_no) {join}
+        WHERE cur.{in_files}
+        """
     )
 
 
@@ -398,13 +425,7 @@ def _match_rows(
     column = _header_of(info, "uscc")
     all_sugg = reg.suggest_many([r[1] for r in rows], [r[2] for r in rows]) if rows else []
     # A firm whose register rows conflict is in the register file but cannot be matched.
-    conflicted = {
-        r[0]: r[1]
-        for r in store.rows(
-            "SELECT uscc, string_agg(row_no::VARCHAR, ', ' ORDER BY row_no) FROM cur_register "
-            "WHERE conflict GROUP BY uscc"
-        )
-    }
+    conflicted = reg.conflicted()
     for (row_no, uscc, _name), sugg in zip(rows, all_sugg, strict=True):
         text = reg.describe(sugg)
         msg = "credit code is valid but not in the enterprise register / 信用代码不在企业名录中"
@@ -657,15 +678,23 @@ def _build_facts(
         store.execute(
             """
             CREATE OR REPLACE TEMP TABLE t_land AS
+            WITH c AS (
+                SELECT * FROM cur_land
+                WHERE copy_no = 1 AND uscc IN (SELECT uscc FROM t_enterprises)
+            ), p AS (
+                -- Parcels held by more than one firm (a grouping, cheaper than a window).
+                SELECT parcel_id FROM c GROUP BY parcel_id HAVING count(*) > 1
+            )
             SELECT ?::INTEGER AS year, c.uscc, c.parcel_id,
                    CASE WHEN fl.row_no IS NULL THEN c.area END AS area_mu,
                    c.tenure, c.lessor_uscc, c.lessor_name, c.floor_area, c.supply_date,
-                   count(*) OVER (PARTITION BY c.parcel_id) > 1 AS shared_parcel,
+                   p.parcel_id IS NOT NULL OR (c.parcel_id IS NULL AND EXISTS (
+                       SELECT 1 FROM p WHERE p.parcel_id IS NULL)) AS shared_parcel,
                    c.conflict, c.file_id, c.row_no
-            FROM cur_land c
+            FROM c
+            LEFT JOIN p ON p.parcel_id = c.parcel_id
             LEFT JOIN flagged fl ON fl.source = 'land' AND fl.file_id = c.file_id
                  AND fl.row_no = c.row_no AND fl.field = 'area'
-            WHERE c.copy_no = 1 AND c.uscc IN (SELECT uscc FROM t_enterprises)
             ORDER BY c.uscc, c.parcel_id
             """,
             [year],
