@@ -136,6 +136,7 @@ class _Pending:
     encoding: str | None
     fmt: str
     parsed: tuple | None = None  # (kinds, start, ParsedBlock), computed in a worker thread
+    names: tuple[pa.Array, pa.Array] | None = None  # register: normalised and core names
 
 
 def _issue_rows(**cols) -> pa.Table:
@@ -190,7 +191,7 @@ def ingest_directory(
             )
         )
         parsing = {
-            source: pool.submit(_parse, items[0], year)
+            source: pool.submit(_prepare, items[0], year)
             for source, items in ordered
             if len(items) == 1 and current.get(source) != items[0].sha
         }
@@ -203,7 +204,7 @@ def ingest_directory(
             if progress:
                 progress(f"ingesting {item.path.name} as {source}")
             if source in parsing:
-                item.parsed = parsing[source].result()
+                item.parsed, item.names = parsing[source].result()
             report.files.append(_ingest_one(store, item, year, register))
             if source == "register":
                 register.reset()
@@ -407,6 +408,37 @@ def _parse(item: _Pending, year: int):
     return kinds, start, block
 
 
+def _prepare(item: _Pending, year: int) -> tuple[tuple, tuple[pa.Array, pa.Array] | None]:
+    """:func:`_parse`, plus the register's normalised names (for suggestions), in a worker."""
+    parsed = _parse(item, year)
+    names = None
+    if item.profile.id == "register":
+        norm = normalise_names(parsed[2].columns["name"])
+        names = (norm, core_names(norm))
+    return parsed, names
+
+
+def _remember_register_names(store: Store, item: _Pending, fid: int, table: pa.Table) -> None:
+    """Seed :func:`register_names` with the register rows just stored (the same rows, in the
+    same order, as reading them back would give)."""
+    if item.names is None:
+        return
+    stored_rows = (table.column("row_no").to_numpy() - item.header.data_start - 1).astype(np.int64)
+    with_code = np.flatnonzero(~cells.to_mask(pc.is_null(table.column("uscc"))))
+    at = pa.array(stored_rows[with_code])
+    names = pa.table(
+        {
+            "file_id": table.column("file_id").take(pa.array(with_code)),
+            "row_no": table.column("row_no").take(pa.array(with_code)),
+            "uscc": table.column("uscc").take(pa.array(with_code)),
+            "name": table.column("name").take(pa.array(with_code)),
+            "norm": item.names[0].take(at),
+            "core": item.names[1].take(at),
+        }
+    )
+    _REGISTER_NAMES[store] = ((fid,), names)
+
+
 def _fill_from_duplicate_columns(item: _Pending, block, start: int) -> None:
     """Fill a quantity's empty cells from a second column with a known unit."""
     header, prof = item.header, item.profile
@@ -455,21 +487,19 @@ def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCach
         table["row_no"] = pa.array(row_no[stored])
         for name in prof.fields:
             table[name] = pc.take(block.columns[name], idx)
-        store.insert_arrow(source_table(prof), pa.table(table))
+        stored_table = pa.table(table)
+        store.insert_arrow(source_table(prof), stored_table)
         # Quarantined rows keep every raw cell, keyed by the header as written.
         q_rows = np.flatnonzero(quarantine)
         if len(q_rows):
-            codes_by_row: dict[int, list[str]] = {}
-            for it in issues:
-                if it["row_no"] is not None and it["severity"] == "error":
-                    codes_by_row.setdefault(it["row_no"], []).append(it["code"])
-            raws = []
-            for i in q_rows:
-                cells_raw = {
-                    header.names[j] or f"col{j + 1}": grid.columns[j][start + i].as_py()
-                    for j in range(len(grid.columns))
-                }
-                raws.append(json.dumps(cells_raw, ensure_ascii=False))
+            codes_by_row = issues.error_codes_by_row()
+            keys = [header.names[j] or f"col{j + 1}" for j in range(len(grid.columns))]
+            at_rows = pa.array(q_rows + start)
+            raw_cells = [c.take(at_rows).to_pylist() for c in grid.columns]
+            raws = [
+                json.dumps(dict(zip(keys, values, strict=True)), ensure_ascii=False)
+                for values in zip(*raw_cells, strict=True)
+            ]
             store.insert_arrow(
                 "quarantine",
                 pa.table(
@@ -506,8 +536,8 @@ def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCach
                     }
                 ),
             )
-        if issues:
-            store.insert_arrow("issues", pa.Table.from_pylist(issues))
+        if len(issues):
+            store.insert_arrow("issues", issues.table())
         columns_json = json.dumps(
             {f: header.names[j] for f, j in header.fields.items()}, ensure_ascii=False
         )
@@ -559,6 +589,7 @@ def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCach
                 ],
             )
             status = "replaced"
+    _remember_register_names(store, item, fid, stored_table)
     return FileOutcome(
         str(path),
         status,
@@ -573,6 +604,58 @@ def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCach
     )
 
 
+class _Issues:
+    """Issues of one file, kept as columns (one list per ``issues`` column): a file with
+    thousands of problem rows needs no dictionary per row."""
+
+    COLUMNS = (
+        "year", "stage", "source", "file_id", "file", "sheet", "uscc", "suggestion",
+        "row_no", "column_name", "field", "value", "code", "severity", "message",
+    )  # fmt: skip
+
+    def __init__(self, **constant) -> None:
+        self.constant = constant
+        self.cols: dict[str, list] = {c: [] for c in self.COLUMNS if c not in constant}
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def add(self, code, severity, message, row=None, column=None, field=None, value=None, **kw):
+        """One issue."""
+        self.extend(
+            1, code=[code], severity=[severity], message=[message], row_no=[row],
+            column_name=[column], field=[field], value=[value], **{k: [v] for k, v in kw.items()},
+        )  # fmt: skip
+
+    def extend(self, n: int, **columns: list) -> None:
+        """``n`` issues; each column is a list of ``n`` values, or absent (all None)."""
+        for name, values in self.cols.items():
+            values.extend(columns.get(name) or [None] * n)
+        self.n += n
+
+    def error_codes_by_row(self) -> dict[int, list[str]]:
+        """Codes of the error-level issues per row number."""
+        out: dict[int, list[str]] = {}
+        for row, severity, code in zip(
+            self.cols["row_no"], self.cols["severity"], self.cols["code"], strict=True
+        ):
+            if row is not None and severity == "error":
+                out.setdefault(row, []).append(code)
+        return out
+
+    def table(self) -> pa.Table:
+        """The issues as an Arrow table for the ``issues`` table."""
+        cols = {
+            name: [value] * self.n if name in self.constant else self.cols[name]
+            for name, value in {**self.constant, **self.cols}.items()
+        }
+        types = {"year": pa.int32(), "file_id": pa.int32(), "row_no": pa.int32()}
+        return pa.table(
+            {name: pa.array(cols[name], types.get(name, pa.string())) for name in self.COLUMNS}
+        )
+
+
 def _collect_issues(
     item: _Pending,
     fid: int,
@@ -582,35 +665,13 @@ def _collect_issues(
     row_no: np.ndarray,
     missing_key_cols: list[str],
     register: _RegisterCache,
-) -> list[dict]:
+) -> _Issues:
     prof, header, grid, path = item.profile, item.header, item.grid, item.path
     start = header.data_start
-    base = {
-        "year": year,
-        "stage": "ingest",
-        "source": prof.id,
-        "file_id": fid,
-        "file": path.name,
-        "sheet": grid.sheet,
-        "uscc": None,
-        "suggestion": None,
-    }
-    out: list[dict] = []
-
-    def add(code, severity, message, row=None, column=None, field=None, value=None, **kw):
-        out.append(
-            base
-            | {
-                "row_no": row,
-                "column_name": column,
-                "field": field,
-                "value": value,
-                "code": code,
-                "severity": severity,
-                "message": message,
-            }
-            | kw
-        )
+    out = _Issues(
+        year=year, stage="ingest", source=prof.id, file_id=fid, file=path.name, sheet=grid.sheet
+    )
+    add = out.add
 
     # Structure first.
     years_in_name = {int(y) for y in _YEAR_IN_NAME.findall(path.name)}
@@ -678,28 +739,31 @@ def _collect_issues(
                 reg = register.get()
             queries = [None if v is None else str(v) for v in values]
             suggestions = reg.suggest_many(queries, names or [None] * len(rows))
-        for k, i in enumerate(rows):
+        messages, suggestion_col = [], []
+        for k in range(len(rows)):
             msg = prob.message
             detail = prob.details[k] if prob.details else None
             if detail:
                 msg = f"{msg}: {detail}"
-            extra = {}
             sugg = suggestions[k]
             if sugg and reg is not None:
-                extra["suggestion"] = ",".join(sugg)
+                suggestion_col.append(",".join(sugg))
                 msg = f"{msg}; did you mean / 是否为: {reg.describe(sugg)}"
-            uscc = usccs[k] if usccs is not None and prob.field != "uscc" else None
-            add(
-                prob.code,
-                prob.severity,
-                msg,
-                row=int(row_no[i]),
-                column=col_text,
-                field=prob.field,
-                value=None if values[k] is None else str(values[k]),
-                uscc=uscc,
-                **extra,
-            )
+            else:
+                suggestion_col.append(None)
+            messages.append(msg)
+        out.extend(
+            len(rows),
+            code=[prob.code] * len(rows),
+            severity=[prob.severity] * len(rows),
+            message=messages,
+            row_no=[int(row_no[i]) for i in rows],
+            column_name=[col_text] * len(rows),
+            field=[prob.field] * len(rows),
+            value=[None if v is None else str(v) for v in values],
+            uscc=usccs if usccs is not None and prob.field != "uscc" else None,
+            suggestion=suggestion_col,
+        )
     if missing_key_cols:
         add(
             "missing-key-column",
