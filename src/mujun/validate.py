@@ -298,7 +298,11 @@ def _mark_duplicates(
     if matched and "name" in prof.fields:
         columns = "cur.* REPLACE (CASE WHEN e.uscc IS NULL THEN cur.name END AS name)"
     table = source_table(prof)
-    in_files = f"file_id IN ({', '.join(str(int(f)) for f in file_ids)})" if file_ids else "FALSE"
+    ids = ", ".join(str(int(f)) for f in file_ids)
+
+    def in_files(alias: str) -> str:
+        return f"{alias}.file_id IN ({ids})" if file_ids else "FALSE"
+
     part_cols = list(prof.key)
     if prof.account and prof.account not in part_cols:
         part_cols.append(prof.account)
@@ -318,7 +322,7 @@ def _mark_duplicates(
         f"""
         CREATE OR REPLACE TEMP TABLE cur_{prof.id} AS
         WITH dk AS (
-            SELECT {key} FROM "{table}" WHERE {in_files} GROUP BY ALL HAVING count(*) > 1
+            SELECT {key} FROM "{table}" s WHERE {in_files("s")} GROUP BY ALL HAVING count(*) > 1
         ), d AS (
             SELECT file_id, row_no,
                 row_number() OVER (PARTITION BY {key}, rh ORDER BY row_no) AS copy_no,
@@ -330,7 +334,7 @@ def _mark_duplicates(
             FROM (
                 SELECT c.*, hash({values}) AS rh, {name} AS _name
                 FROM "{table}" c SEMI JOIN dk ON {same_key}
-                WHERE c.{in_files}
+                WHERE {in_files("c")}
             )
         )
         SELECT {columns}, coalesce(d.copy_no, 1) AS copy_no,
@@ -339,7 +343,7 @@ def _mark_duplicates(
                d.first_name,
                coalesce(d.conflict, FALSE) AS conflict, coalesce(d.n_key, 1) AS n_key {extra}
         FROM "{table}" cur LEFT JOIN d USING (file_id, row_no) {join}
-        WHERE cur.{in_files}
+        WHERE {in_files("cur")}
         """
     )
 
