@@ -1,4 +1,5 @@
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from mujun.reference import (
     validate_uscc,
     validate_uscc_many,
 )
+from mujun.reference.uscc import validate_uscc_arrow
 
 REAL_CODE = "91330000142944445H"
 
@@ -115,6 +117,31 @@ def test_random_single_character_corruptions_are_rejected(code, position, shift)
 def test_the_vectorised_validator_agrees_with_the_scalar_one(codes):
     assert validate_uscc_many(codes).tolist() == scalar_statuses(codes)
     assert validate_uscc_many(np.array(codes, dtype=object)).tolist() == scalar_statuses(codes)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.one_of(
+            valid_codes,
+            valid_codes.map(str.lower),
+            valid_codes.map(lambda c: c[:17]),
+            valid_codes.map(lambda c: c[:8] + "I" + c[9:]),
+            valid_codes.flatmap(lambda c: st.sampled_from(corruptions(c))),
+            st.text(symbols, min_size=18, max_size=18),
+            st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=18, max_size=18),
+            garbage,
+            st.none(),
+        ),
+        max_size=30,
+    ),
+    st.integers(0, 3),
+)
+def test_the_arrow_validator_agrees_with_the_scalar_one(codes, offset):
+    # A sliced array (non-zero offset into its buffers), as ingest passes columns.
+    arr = pa.array(["91330000142944445H"] * offset + codes, pa.string()).slice(offset)
+    expected = scalar_statuses(["" if c is None else c for c in codes])
+    assert validate_uscc_arrow(arr).tolist() == expected
 
 
 def test_the_vectorised_validator_accepts_arrays_none_and_empty_input():
