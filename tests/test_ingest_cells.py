@@ -20,6 +20,43 @@ def _arr(values):
     return pa.array(values, type=pa.string())
 
 
+def _division_code(v):
+    return v if v in ("331081", "330102") else None
+
+
+# Cells that take every path of the parsers: plain values (the fast paths), other spellings,
+# markers, padding, full-width digits, empty cells and arbitrary text.
+mixed_cells = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["12", "-3.5", "1e3", "1,234.5", "(1,200.00)", " 7 ", "１２", "—", "-", "N/A", "", "  ",
+         "2019-03-05", "2019-02-30", "2019-03-05 00:00:00", "2019年3月5日", "20190305", "43529",
+         "是", "否", "规上", "Y", "自有", "租赁", "331081", "331081.0", "330102", "温岭市", "C3311",
+         "3311", "暂无", "12..5"]
+    ),
+    st.text(max_size=6),
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(mixed_cells, max_size=15))
+def test_a_column_parses_each_cell_as_that_cell_alone_would(values):
+    parsers = [
+        cells.parse_number,
+        lambda a: cells.parse_number(a, integer=True),
+        cells.parse_date,
+        cells.parse_bool,
+        lambda a: cells.parse_choice(a, {"自有": "own", "租赁": "leased"}),
+        lambda a: cells.parse_code(a, _division_code, "unknown-division"),
+    ]
+    for parse in parsers:
+        whole = parse(_arr(values))
+        alone = [parse(_arr([v])) for v in values]
+        assert whole.values.to_pylist() == [a.values.to_pylist()[0] for a in alone]
+        assert whole.blank.tolist() == [bool(a.blank[0]) for a in alone]
+        assert whole.bad.tolist() == [bool(a.bad[0]) for a in alone]
+
+
 def test_numbers_accept_separators_full_width_digits_and_missing_markers():
     p = cells.parse_number(_arr(["1,234.5", " １２ ", "-3", "1e3", "—", None, "暂无", "12..5"]))
     assert p.values.to_pylist() == [1234.5, 12.0, -3.0, 1000.0, None, None, None, None]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mujun.ingest.suggest import (
     RegisterIndex,
@@ -23,6 +25,24 @@ NAMES = [
     "",
     "ＡＢＣ　科技有限公司",
 ]
+
+
+name_parts = st.lists(
+    st.sampled_from(
+        ["浙江", "浙江省", "温岭", "温岭市", "台州市", "黄岩区", "永嘉县", "市", "区", "县", "甲",
+         "乙鞋业", "超市", "有限", "公司", "有限公司", "股份有限公司", "有限责任公司", "集团",
+         "集团公司", "厂", "（", "）", "(", ")", " ", "　", "·", ".", ",", "，", "、", "Ａ", "b"]
+    ),
+    max_size=8,
+)  # fmt: skip
+
+
+@settings(max_examples=150)
+@given(st.lists(name_parts.map("".join), max_size=20))
+def test_column_name_normalisation_agrees_with_the_scalar_one_on_any_name(names):
+    normalised = normalise_names(pa.array(names, pa.string()))
+    assert normalised.to_pylist() == [normalise_name(n) for n in names]
+    assert core_names(normalised).to_pylist() == [core_name(n) for n in names]
 
 
 def test_column_and_scalar_name_normalisation_agree():

@@ -204,29 +204,60 @@ def _bool_of(v: str) -> bool | None:
     return None
 
 
+def _per_distinct(raw: pa.Array, parse: Callable[[pa.Array], Parsed]) -> Parsed:
+    """``parse`` (elementwise) run over the distinct cells only and spread back: a flag, choice
+    or code column holds few distinct values, so text cleaning runs over a handful of cells."""
+    enc = pc.dictionary_encode(raw.cast(pa.string()))
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    distinct = parse(enc.dictionary)
+    empty = to_mask(pc.is_null(enc.indices))  # an empty cell: blank, never bad
+    at = enc.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    if len(enc.dictionary) == 0:
+        at = np.zeros(len(raw), dtype=np.int64)
+        distinct = Parsed(pa.nulls(1, distinct.values.type), np.ones(1, bool), np.zeros(1, bool))
+    values = pc.if_else(pa.array(empty), pa.scalar(None, distinct.values.type),
+                        pc.take(distinct.values, pa.array(at)))  # fmt: skip
+    blank = empty | distinct.blank[at]
+    bad = ~empty & distinct.bad[at]
+    return Parsed(values, blank, bad, code=distinct.code)
+
+
 def parse_bool(raw: pa.Array) -> Parsed:
     """Yes/no flags: 是/否, Y/N, 1/0, TRUE/FALSE, 规上/规下."""
-    s, blank = _blank_mask(clean_text(raw))
-    values = map_distinct(s, _bool_of, pa.bool_())
-    bad = ~blank & to_mask(pc.is_null(values))
-    return Parsed(values, blank, bad, code="type-error")
+
+    def parse(cells: pa.Array) -> Parsed:
+        s, blank = _blank_mask(clean_text(cells))
+        values = map_distinct(s, _bool_of, pa.bool_())
+        bad = ~blank & to_mask(pc.is_null(values))
+        return Parsed(values, blank, bad, code="type-error")
+
+    return _per_distinct(raw, parse)
 
 
 def parse_choice(raw: pa.Array, choices: dict[str, str]) -> Parsed:
     """A value from a fixed list (e.g. 自有 → own); anything else is ``invalid-choice``."""
-    s, blank = _blank_mask(clean_text(raw))
     norm = {k.strip(): v for k, v in choices.items()}
-    values = map_distinct(s, lambda v: norm.get(v), pa.string())
-    bad = ~blank & to_mask(pc.is_null(values))
-    return Parsed(values, blank, bad, code="invalid-choice")
+
+    def parse(cells: pa.Array) -> Parsed:
+        s, blank = _blank_mask(clean_text(cells))
+        values = map_distinct(s, lambda v: norm.get(v), pa.string())
+        bad = ~blank & to_mask(pc.is_null(values))
+        return Parsed(values, blank, bad, code="invalid-choice")
+
+    return _per_distinct(raw, parse)
 
 
 def parse_code(raw: pa.Array, normalise: Callable[[str], str | None], code: str) -> Parsed:
     """A reference code (division, industry) normalised by ``normalise``; unknown ones are bad."""
-    s, blank = _blank_mask(clean_text(raw))
-    values = map_distinct(s, normalise, pa.string())
-    bad = ~blank & to_mask(pc.is_null(values))
-    return Parsed(values, blank, bad, code=code)
+
+    def parse(cells: pa.Array) -> Parsed:
+        s, blank = _blank_mask(clean_text(cells))
+        values = map_distinct(s, normalise, pa.string())
+        bad = ~blank & to_mask(pc.is_null(values))
+        return Parsed(values, blank, bad, code=code)
+
+    return _per_distinct(raw, parse)
 
 
 def mangled_code_mask(s: pa.Array) -> np.ndarray:

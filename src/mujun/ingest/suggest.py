@@ -42,16 +42,51 @@ _RE2_SUFFIX = r"(股份有限公司|有限责任公司|有限公司|集团公司
 _RE2_PREFIX = r"^(浙江省|浙江)?([\x{4e00}-\x{9fff}]{2,3}?[市县区]){0,2}"
 
 
+# Legal forms longest first: the longest one a name ends with is what _RE2_SUFFIX removes.
+_SUFFIXES = sorted(
+    ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "集团", "公司", "厂"), key=len
+)[::-1]
+
+
+def _rewrite_rows(s: pa.Array, rows: pa.Array, rewrite) -> pa.Array:
+    """``s`` with ``rewrite`` applied to the rows where the boolean ``rows`` is true; the
+    (costly) regular expressions then run over the few names they can change."""
+    mask = pc.fill_null(rows, False)
+    if not pc.any(mask).as_py():
+        return s
+    return pc.replace_with_mask(s, mask, rewrite(pc.filter(s, mask)))
+
+
 def normalise_names(names: pa.Array) -> pa.Array:
     """:func:`normalise_name` over an Arrow column."""
     s = pc.utf8_normalize(pc.fill_null(names.cast(pa.string()), ""), "NFKC")
-    return pc.replace_substring_regex(s, _RE2_NOISE, "")
+    if isinstance(s, pa.ChunkedArray):
+        s = s.combine_chunks()
+    return _rewrite_rows(
+        s,
+        pc.match_substring_regex(s, _RE2_NOISE),
+        lambda sub: pc.replace_substring_regex(sub, _RE2_NOISE, ""),
+    )
 
 
 def core_names(normalised: pa.Array) -> pa.Array:
     """:func:`core_name` over an Arrow column of normalised names."""
-    core = pc.replace_substring_regex(normalised, _RE2_SUFFIX, "")
-    core = pc.replace_substring_regex(core, _RE2_PREFIX, "", max_replacements=1)
+    if isinstance(normalised, pa.ChunkedArray):
+        normalised = normalised.combine_chunks()
+    core, done = normalised, pa.nulls(len(normalised), pa.bool_()).fill_null(False)
+    for suffix in _SUFFIXES:
+        hit = pc.and_not(pc.fill_null(pc.ends_with(normalised, suffix), False), done)
+        core = pc.if_else(hit, pc.utf8_slice_codeunits(normalised, 0, -len(suffix)), core)
+        done = pc.or_(done, hit)
+    # The place prefix can only be there in names starting with 浙江 or holding 市, 县 or 区.
+    maybe_place = pc.starts_with(core, "浙江")
+    for mark in "市县区":
+        maybe_place = pc.or_(maybe_place, pc.match_substring(core, mark))
+    core = _rewrite_rows(
+        core,
+        maybe_place,
+        lambda sub: pc.replace_substring_regex(sub, _RE2_PREFIX, "", max_replacements=1),
+    )
     return pc.if_else(pc.greater_equal(pc.utf8_length(core), 2), core, normalised)
 
 
