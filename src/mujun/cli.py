@@ -427,6 +427,51 @@ def sheet_cmd(
     sheet_command(run, out, uscc, region, _settings(db).db)
 
 
+@app.command("robustness")
+@friendly
+def robustness_cmd(
+    run: Annotated[str, typer.Argument(help="批次号 / run id, e.g. E2023-0001")],
+    draws: Annotated[int, typer.Option(min=1, help="蒙特卡洛次数 / Monte Carlo draws")] = 1000,
+    spread: Annotated[
+        float, typer.Option(help="权重扰动幅度 / each weight × U(1 − s, 1 + s), then re-normalised")
+    ] = 0.2,
+    benchmarks: Annotated[
+        str,
+        typer.Option(
+            help="基准值口径 / benchmark strategies drawn from: run, cohort-ratio-of-totals, "
+            "cohort-mean, cohort-median (comma-separated)"
+        ),
+    ] = "run",
+    methods: Annotated[
+        str,
+        typer.Option(
+            help="标准化方法 / normalisation methods drawn from: run, ratio-to-benchmark, minmax, "
+            "percentile-rank (comma-separated)"
+        ),
+    ] = "run",
+    threshold: Annotated[
+        float, typer.Option(help="脆弱阈值 / fragile when P(published class) is below this")
+    ] = 0.8,
+    seed: Annotated[int, typer.Option(help="随机种子 / seed")] = 20231,
+    sobol_n: Annotated[
+        int, typer.Option(help="Sobol 基样本数（2的幂，0=不做）/ Saltelli base samples N")
+    ] = 128,
+    paths: Annotated[
+        bool, typer.Option(help="同时计算升级路径 / also compute paths to the next class")
+    ] = True,
+    db: DbOption = None,
+) -> None:
+    """分类稳健性与升级路径 / Robustness of a run's classes and paths to the next class."""
+    from mujun.robustness.cli import robustness_command
+
+    settings = _settings(db)
+    robustness_command(
+        console, settings.db, settings.duckdb_threads, run, draws=draws, spread=spread,
+        benchmarks=benchmarks, methods=methods, threshold=threshold, seed=seed,
+        sobol_n=sobol_n, paths=paths,
+    )  # fmt: skip
+
+
 def main() -> None:
     """Entry point for ``python -m mujun``."""
     app(prog_name="mujun")

@@ -503,6 +503,81 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        9,
+        "robustness of classes and paths to the next class",
+        # One row per analysis (`mujun robustness RUN`); per firm its class probabilities (JSON
+        # {class: p}, "" = not classified), rank quantiles and the fragile flag; averaged Sobol
+        # indices and leave-one-out shifts per size class; per firm × lever its path.
+        """
+        CREATE TABLE robustness_analyses (
+            analysis_id VARCHAR PRIMARY KEY,
+            run_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR,
+            settings JSON NOT NULL,
+            summary JSON
+        );
+        CREATE TABLE robustness_firms (
+            analysis_id VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            uscc VARCHAR NOT NULL,
+            "class" VARCHAR,
+            p_class DOUBLE,
+            probs JSON,
+            rank INTEGER,
+            rank_p05 DOUBLE,
+            rank_p50 DOUBLE,
+            rank_p95 DOUBLE,
+            cohort_size INTEGER,
+            fragile BOOLEAN NOT NULL
+        );
+        CREATE TABLE robustness_sensitivity (
+            analysis_id VARCHAR NOT NULL,
+            rules_hash VARCHAR NOT NULL,
+            size VARCHAR NOT NULL,
+            output VARCHAR NOT NULL,
+            indicator VARCHAR NOT NULL,
+            name VARCHAR,
+            s1 DOUBLE,
+            st DOUBLE,
+            firms INTEGER,
+            evaluations INTEGER
+        );
+        CREATE TABLE robustness_leave_out (
+            analysis_id VARCHAR NOT NULL,
+            rules_hash VARCHAR NOT NULL,
+            size VARCHAR NOT NULL,
+            indicator VARCHAR NOT NULL,
+            name VARCHAR,
+            mean_rank_shift DOUBLE,
+            class_changes INTEGER,
+            firms INTEGER
+        );
+        CREATE TABLE firm_paths (
+            analysis_id VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            uscc VARCHAR NOT NULL,
+            "class" VARCHAR,
+            target_class VARCHAR,
+            lever VARCHAR NOT NULL,
+            lever_name VARCHAR,
+            lever_name_en VARCHAR,
+            unit VARCHAR,
+            status VARCHAR NOT NULL,
+            reason VARCHAR,
+            current_value DOUBLE,
+            required_value DOUBLE,
+            shown_value DOUBLE,
+            indicator VARCHAR,
+            indicator_now DOUBLE,
+            indicator_new DOUBLE
+        );
+        """,
+    ),
+)
+
 
 # Migrations are applied by version membership and numbers may have gaps (several branches add
 # theirs in parallel), so the schema version is the highest number, not the last one listed.
