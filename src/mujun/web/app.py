@@ -28,6 +28,7 @@ from mujun.web.routers import (
     loweff,
     notifications,
     publication,
+    robustness,
     runs,
     sms,
     upload,
@@ -96,7 +97,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         app.include_router(module.router, prefix=API_PREFIX)
     # Publication, confirmation and uploads (mujun.workflow); folders next to the store by default.
     app.state.workflow_settings = WorkflowSettings().folders_for(settings.db)
-    for module in (publication, workflow, upload, loweff):
+    for module in (publication, workflow, upload, loweff, robustness):
         app.include_router(module.router, prefix=API_PREFIX)
     include_pages(app)  # HTML pages, their static files and the npm front-end libraries
     return app

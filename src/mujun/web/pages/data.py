@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from mujun.auth.roles import Role
@@ -124,6 +125,7 @@ class RankingQuery:
     order: str = "desc"
     page: int = 1
     page_size: int = 50
+    fragile: bool = False  # only firms whose class is fragile in the run's newest analysis
 
 
 # The sort keys of the rankings page (see readmodel.SORT_COLUMNS for the columns they sort).
@@ -156,6 +158,19 @@ def _ranking_conditions(runs: RunTable, q: RankingQuery) -> list[np.ndarray]:
     return conditions
 
 
+# Firms flagged fragile by the newest robustness analysis of the run (mujun robustness).
+FRAGILE_SQL = (
+    "SELECT f.uscc FROM robustness_firms f WHERE f.fragile AND f.analysis_id = "
+    "(SELECT arg_max(a.analysis_id, a.created_at) FROM robustness_analyses a WHERE a.run_id = ?)"
+)
+
+
+def fragile_mask(store: Store, runs: RunTable, run_id: str) -> np.ndarray:
+    """Rows of a run's table whose class is fragile in the run's newest robustness analysis."""
+    codes = pa.array([u for (u,) in store.rows(FRAGILE_SQL, [run_id])], pa.string())
+    return true_mask(pc.is_in(runs.table["uscc"], value_set=codes))
+
+
 def ranking_rows(
     store: Store, run_id: str, scope: DataScope, q: RankingQuery, *, everything: bool = False
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -163,9 +178,10 @@ def ranking_rows(
     ordered by the sort key (NULLs last) and then the credit code."""
     table = run_table(store, run_id)
     sort = q.sort if q.sort in RANKING_SORTS else "total"
-    selected = table.select(
-        scope, _ranking_conditions(table, q), sort, "desc" if q.order == "desc" else "asc"
-    )
+    conditions = _ranking_conditions(table, q)
+    if q.fragile:
+        conditions.append(fragile_mask(store, table, run_id))
+    selected = table.select(scope, conditions, sort, "desc" if q.order == "desc" else "asc")
     total = len(selected)
     if not everything:
         start = (q.page - 1) * q.page_size

@@ -27,6 +27,8 @@ from mujun.web.pages.data import (
     firm_row,
 )
 from mujun.web.pages.excel import xlsx_response
+from mujun.web.pages.i18n import request_lang
+from mujun.web.pages.robustness import robustness_context
 from mujun.web.queries import visible_run, visible_runs
 
 router = APIRouter(include_in_schema=False)
@@ -81,6 +83,7 @@ def portrait(request: Request, viewer: ViewerDep, store: StoreDep, uscc: Uscc) -
         "params": {"year": year},
         "tree": None,
         "radar_json": json.dumps({"radar": radar}, ensure_ascii=False),
+        **robustness_context(store, run_id, uscc, request_lang(request)[0]),
     }
     audit_read(request, viewer, "result.read", f"pages/firm/{uscc}?run={run_id}")
     return render(request, "firm.html", context, viewer=viewer)

@@ -62,6 +62,9 @@ def parse_query(request: Request, region: str | None) -> RankingQuery:
     if not size_text.isdigit() or int(size_text) not in PAGE_SIZES:
         raise _bad("page_size")
     q, traditional = get("q")[:100], get("traditional")[:50]
+    fragile = get("fragile")
+    if fragile not in ("", "0", "1"):
+        raise _bad("fragile")
     return RankingQuery(
         region=region,
         industry=industry or None,
@@ -73,6 +76,7 @@ def parse_query(request: Request, region: str | None) -> RankingQuery:
         order=order,
         page=int(page_text),
         page_size=int(size_text),
+        fragile=fragile == "1",
     )
 
 
@@ -89,6 +93,7 @@ def _params(query: RankingQuery, year: int | None, region_param: str | None) -> 
         "sort": query.sort if query.sort != "total" else None,
         "order": query.order if query.sort != "total" or query.order != "desc" else None,
         "page_size": query.page_size if query.page_size != 50 else None,
+        "fragile": 1 if query.fragile else None,
     }
 
 
