@@ -11,6 +11,10 @@ from fastapi.testclient import TestClient
 from mujun.auth import Actor, Role, create_user
 from mujun.evaluation import evaluate
 from mujun.loweff import identify, parse_loweff_rules
+from mujun.paths import compute_paths
+from mujun.robustness.analysis import RobustnessSettings, analyse
+from mujun.robustness.runscore import load_run_scoring
+from mujun.robustness.tables import write_analysis
 from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
@@ -36,6 +40,10 @@ def world(tmp_path_factory):
         rules = load_rules(ROOT / "rules" / "zhejiang-default.yaml")
         published = evaluate(store, 2023, rules=rules).run_id
         store.execute("UPDATE runs SET status = 'published' WHERE run_id = ?", [published])
+        rs = load_run_scoring(store, published)  # a small robustness analysis with paths
+        write_analysis(
+            store, rs, analyse(rs, RobustnessSettings(draws=8, sobol_n=0)), compute_paths(rs)
+        )
         k1, c1 = busiest_county(store)
         county_draft = evaluate(store, 2023, rules=rules, region=k1).run_id
         k2 = store.scalar(
@@ -144,6 +152,9 @@ REQUESTS = {
     "firm-e2": "/api/v1/runs/{published}/results/{e2}",
     "firm-e3": "/api/v1/runs/{published}/results/{e3}",
     "firm-e1-draft": "/api/v1/runs/{draft}/results/{e1}",
+    "robust-published": "/api/v1/runs/{published}/robustness/firms?fragile=false&page_size=500",
+    "robust-e1": "/api/v1/runs/{published}/results/{e1}/robustness",
+    "robust-e3": "/api/v1/runs/{published}/results/{e3}/robustness",
     "divisions": "/api/v1/divisions",
     "users": "/api/v1/users",
     "audit": "/api/v1/audit",
@@ -172,6 +183,7 @@ EXPECTED = {
         "results-draft": 404,
         "results-other-city": 403,
         "firm-e3": 404,
+        "robust-e3": 404,
         "firm-e1-draft": 404,
     },
     "county": dict.fromkeys(REQUESTS, 200)
@@ -182,6 +194,7 @@ EXPECTED = {
         "results-other-city": 403,
         "firm-e2": 404,
         "firm-e3": 404,
+        "robust-e3": 404,
         "firm-e1-draft": 404,
     },
     "county2": dict.fromkeys(REQUESTS, 200)
@@ -195,6 +208,8 @@ EXPECTED = {
         "results-other-city": 403,
         "firm-e1": 404,
         "firm-e3": 404,
+        "robust-e1": 404,
+        "robust-e3": 404,
         "firm-e1-draft": 404,
     },
     "ent": dict.fromkeys(REQUESTS, 200)
@@ -206,6 +221,7 @@ EXPECTED = {
         "results-county-draft": 404,
         "firm-e2": 404,
         "firm-e3": 404,
+        "robust-e3": 404,
         "firm-e1-draft": 404,
         "divisions": 403,
     },
@@ -218,6 +234,8 @@ EXPECTED = {
         "results-county-draft": 404,
         "firm-e1": 404,
         "firm-e3": 404,
+        "robust-e1": 404,
+        "robust-e3": 404,
         "firm-e1-draft": 404,
         "divisions": 403,
     },
@@ -267,6 +285,8 @@ def test_the_matrix_covers_every_get_endpoint_of_the_api(world):
         "/api/v1/notifications",
         "/api/v1/files",
         "/api/v1/files/{file_id}/issues",
+        "/api/v1/runs/{run_id}/robustness/firms",
+        "/api/v1/runs/{run_id}/results/{uscc}/robustness",
     }
     # Publication, confirmation and upload lists are covered by their own matrix and scope
     # tests in test_api_workflow.py and test_api_upload.py.

@@ -35,6 +35,7 @@ class RobustFirm(BaseModel):
     uscc: str
     name: str | None = None
     county_code: str | None = None
+    city_code: str | None = None
     klass: str | None = None
     p_class: float | None = None
     probs: dict[str, float] = {}
@@ -127,7 +128,7 @@ def robustness_firms(
     )
     total = int(store.scalar(f"SELECT count(*) {base}", args))
     rows = store.arrow(
-        'SELECT f.uscc, r.name, r.county_code, f."class" AS klass, f.p_class, '
+        'SELECT f.uscc, r.name, r.county_code, r.city_code, f."class" AS klass, f.p_class, '
         "f.probs::VARCHAR AS probs, f.rank, f.rank_p05, f.rank_p50, f.rank_p95, f.cohort_size, "
         f"f.fragile {base} ORDER BY f.p_class NULLS LAST, f.uscc LIMIT ? OFFSET ?",
         [*args, page_size, (page - 1) * page_size],
