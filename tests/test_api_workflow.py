@@ -371,3 +371,109 @@ def test_each_role_reaches_only_its_workflow_lists(world, user, expected):
     }
     got = {name: client.get(path).status_code for name, path in paths.items()}
     assert got == expected
+
+
+def _status(world, run):
+    return _sql(world, "SELECT status FROM runs WHERE run_id = ?", [run])[0][0]
+
+
+def test_a_run_goes_from_draft_to_final_and_a_later_publication_supersedes_it(world):
+    """draft → confirming → published → superseded, the rerun published → final once its
+    window is over; every step audited, nothing removed, and the pages show the run in force."""
+    from mujun.web.background import settle_runs
+
+    clock, start = world["clock"], world["clock"].now
+    county, ent, e1 = world["client"]("county"), world["client"]("ent"), world["e1"]
+    run = world["county_draft"]()
+    results = _sql(world, "SELECT * FROM results WHERE run_id = ? ORDER BY uscc", [run])
+    assert _status(world, run) == "draft"
+    assert county.get(f"/api/v1/runs/{run}").json()["run"]["status"] == "draft"
+
+    assert post(county, f"/api/v1/runs/{run}/confirmation/land", {}).status_code == 200
+    assert _status(world, run) == "confirming"
+    assert post(county, f"/api/v1/runs/{run}/confirmation/sheet", {}).status_code == 200
+    assert _status(world, run) == "confirming"  # the second round keeps it there
+    assert post(county, f"/api/v1/runs/{run}/finalise").status_code == 409
+
+    assert _publish(county, run).status_code == 201
+    assert _status(world, run) == "published"
+    land = _sql(world, "SELECT land_mu FROM results WHERE run_id = ? AND uscc = ?", [run, e1])
+    filed = _contest(ent, run, "land_own_mu", round(land[0][0] / 20, 4))
+    assert filed.status_code == 201, filed.json()
+    cid = filed.json()["filing"]["confirmation_id"]
+    accept = post(county, f"/api/v1/objections/{cid}/accept", {"note": "经核对，采纳"})
+    assert accept.status_code == 200
+    new = post(county, f"/api/v1/runs/{run}/rerun").json()["run_id"]
+    assert _status(world, new) == "draft" and _status(world, run) == "published"
+
+    # Publishing the corrected run supersedes the first one, during its window.
+    res = _publish(county, new, window_days=3)
+    assert res.status_code == 201, res.json()
+    new_pub = res.json()["publication"]
+    assert (_status(world, run), _status(world, new)) == ("superseded", "published")
+    old_pub = county.get(f"/api/v1/runs/{run}/publication").json()["publication"]
+    assert old_pub["state"] == "superseded" and not old_pub["window_open"]
+    assert old_pub["superseded_by"] == new
+    assert old_pub["superseded_by_publication"] == new_pub["publication_id"]
+    # Objections to the superseded run are refused, pointing at the new one.
+    late = _contest(ent, run, "tax_paid", 1.0, reason="重复异议")
+    assert late.status_code == 409 and new in late.json()["error"]
+    # The enterprise still sees the superseded run, marked as such, next to the new one.
+    seen = {r["run_id"]: r["status"] for r in ent.get("/api/v1/runs").json()["runs"]}
+    assert seen[run] == "superseded" and seen[new] == "published"
+
+    # A newer draft of the same county does not displace the run in force on the pages.
+    world["county_draft"]()
+    portrait = county.get(f"/firm/{e1}", params={"year": 2023}).text
+    assert f"sheet.xlsx?run={new}" in portrait
+    assert "已被取代" in portrait  # the history lists the superseded run as such
+    overview = county.get("/", params={"year": 2023}).text
+    assert f"评价批次 {new} · 公示中" in overview
+    rankings = county.get("/rankings", params={"year": 2023}).text
+    assert new in rankings
+
+    # The window closes: the platform makes the new run final, the old one stays superseded.
+    try:
+        clock.advance(days=3)
+        assert settle_runs(world["app"].state.db, clock) == [new]
+        assert (_status(world, run), _status(world, new)) == ("superseded", "final")
+        assert settle_runs(world["app"].state.db, clock) == []
+        county = world["client"]("county")
+        page = county.get(f"/runs/{run}").text
+        assert 'id="superseded"' in page and f'href="/runs/{new}"' in page
+        assert 'id="final-note"' in county.get(f"/runs/{new}").text
+        listing = county.get("/runs").text
+        assert "已被取代" in listing and "定稿" in listing
+    finally:
+        clock.now = start
+
+    # The whole history is kept: results, both notices and their annexes, the objection.
+    assert _sql(world, "SELECT * FROM results WHERE run_id = ? ORDER BY uscc", [run]) == results
+    pubs = _sql(
+        world,
+        "SELECT run_id, superseded_by, finalised_by FROM publications WHERE run_id IN (?, ?) "
+        "ORDER BY publication_id",
+        [run, new],
+    )
+    assert pubs == [(run, new, None), (new, None, "platform")]
+    assert (world["base"] / "published" / run).is_dir()
+    assert (world["base"] / "published" / new).is_dir()
+    assert _sql(world, "SELECT status FROM confirmations WHERE confirmation_id = ?", [cid]) == [
+        ("accepted",)
+    ]
+    with world["app"].state.db.reader() as r:
+        entries = list(reversed(list_audit(r, limit=1000)[1]))
+    moves = [
+        (e.action, e.actor, (e.before or {}).get("status"), (e.after or {}).get("status"))
+        for e in entries
+        if e.object in (f"run:{run}", f"run:{new}")
+    ]
+    assert moves == [
+        ("run.confirmation.open", "county", "draft", "confirming"),
+        ("run.confirmation.open", "county", "confirming", "confirming"),
+        ("run.publish", "county", "confirming", "published"),
+        ("run.rerun", "county", "published", "draft"),
+        ("run.publish", "county", "draft", "published"),
+        ("run.supersede", "county", "published", "superseded"),
+        ("run.finalise", "platform", "published", "final"),
+    ]

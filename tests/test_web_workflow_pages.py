@@ -276,7 +276,21 @@ def test_the_upload_page_refuses_a_word_document_with_the_reason(world):
     assert _sql(world, "SELECT status FROM uploads ORDER BY upload_id DESC LIMIT 1")[0][0] == (
         "failed"
     )
-    # With htmx the answer is the fragment, with a status htmx swaps.
+    # With htmx a wrong type is refused at once, in a fragment with a status htmx swaps.
+    res = _form(
+        world,
+        "uploader",
+        "/upload",
+        {"year": "2023"},
+        files={"file": ("税务.docx", b"PK\x03\x04not really", "application/msword")},
+        headers={"HX-Request": "true"},
+    )
+    assert res.status_code == 200 and 'id="upload-error"' in res.text
+    assert "<html" not in res.text
+
+
+def test_an_upload_without_a_department_header_fails_in_the_background_with_the_reason(world):
+    before = _sql(world, "SELECT count(*) FROM files")[0][0]
     res = _form(
         world,
         "uploader",
@@ -285,8 +299,20 @@ def test_the_upload_page_refuses_a_word_document_with_the_reason(world):
         files={"file": ("bad.csv", "\ufeff无关,列\n1,2\n".encode(), "text/csv")},
         headers={"HX-Request": "true"},
     )
-    assert res.status_code == 200 and 'id="upload-error"' in res.text
-    assert "<html" not in res.text
+    # The answer is the progress fragment, polling the upload until it is over.
+    assert res.status_code == 200 and 'id="upload-job"' in res.text
+    upload_id = int(re.search(r'hx-get="/upload/(\d+)/progress"', res.text).group(1))
+    world["app"].state.upload_jobs.wait(upload_id, timeout=60)
+    done = _get(world, "uploader", f"/upload/{upload_id}/progress")
+    assert done.status_code == 200 and 'data-step="failed"' in done.text
+    assert 'id="upload-error"' in done.text and "表头" in done.text
+    assert "hx-trigger" not in done.text  # polling stops
+    assert _sql(world, "SELECT status FROM uploads WHERE upload_id = ?", [upload_id]) == [
+        ("failed",)
+    ]
+    assert _sql(world, "SELECT count(*) FROM files")[0][0] == before
+    # Another role cannot poll it.
+    assert _get(world, "county2", f"/upload/{upload_id}/progress").status_code == 404
 
 
 def test_a_form_without_the_csrf_token_is_refused(world):

@@ -427,6 +427,20 @@ MIGRATIONS += (
         );
         """,
     ),
+    Migration(
+        7,
+        "run states: in confirmation, superseded publications",
+        # Statuses are explicit: a draft opened for confirmation is 'confirming'; a published or
+        # final run replaced by a later publication of the same year and region is
+        # 'superseded', and its notice records when and by which run (kept, never removed).
+        """
+        ALTER TABLE publications ADD COLUMN superseded_at TIMESTAMP;
+        ALTER TABLE publications ADD COLUMN superseded_by VARCHAR;
+        ALTER TABLE publications ADD COLUMN superseded_by_publication INTEGER;
+        UPDATE runs SET status = 'confirming' WHERE status = 'draft'
+            AND run_id IN (SELECT run_id FROM confirmation_rounds);
+        """,
+    ),
 )
 
 MIGRATIONS += (

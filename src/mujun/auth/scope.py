@@ -14,8 +14,9 @@ from mujun.auth.roles import PROVINCE_CODE, REGION_ROLES, Role
 from mujun.auth.users import User
 from mujun.reference.divisions import counties, division_name, load_divisions
 
-# Run statuses an enterprise (and an analyst outside the run's own region) may see.
-PUBLISHED_STATUSES = ("published", "final")
+# Run statuses an enterprise (and an analyst outside the run's own region) may see: published
+# runs, final ones, and the history of runs a later publication superseded.
+PUBLISHED_STATUSES = ("published", "final", "superseded")
 
 
 @dataclass(frozen=True)

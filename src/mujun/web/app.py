@@ -6,6 +6,7 @@ different DuckDB files. Pages (Jinja2 + htmx) are added on the same app by later
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -17,6 +18,7 @@ from mujun import __version__
 from mujun.auth.clock import utcnow
 from mujun.auth.keys import stored_secret
 from mujun.auth.sms import SmsDispatcher, gateway_for
+from mujun.web.background import UploadJobs, recover_uploads, settle_periodically
 from mujun.web.db import Database
 from mujun.web.errors import TEMPLATES_DIR, install_error_handlers
 from mujun.web.pages import include_pages
@@ -60,7 +62,15 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if dispatcher is not None:
             dispatcher.start()
+        # Uploads a stopped server left half-way were rolled back; say so, then settle runs
+        # whose objection window is over, now and periodically.
+        recover_uploads(db, clock)
+        settler = asyncio.create_task(
+            settle_periodically(db, clock, app.state.workflow_settings.settle_minutes)
+        )
         yield
+        settler.cancel()
+        app.state.upload_jobs.shutdown()
         if dispatcher is not None:
             dispatcher.stop()
         db.close()
@@ -97,6 +107,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         app.include_router(module.router, prefix=API_PREFIX)
     # Publication, confirmation and uploads (mujun.workflow); folders next to the store by default.
     app.state.workflow_settings = WorkflowSettings().folders_for(settings.db)
+    app.state.upload_jobs = UploadJobs()
     for module in (publication, workflow, upload, loweff, robustness):
         app.include_router(module.router, prefix=API_PREFIX)
     include_pages(app)  # HTML pages, their static files and the npm front-end libraries

@@ -69,8 +69,16 @@ def _firms_in_scope(store: Store, scope: DataScope) -> dict[str, int]:
     )
 
 
-def visible_runs(store: Store, scope: DataScope) -> list[tuple[RunRow, int]]:
-    """Runs ``scope`` may see, newest first, each with its number of firms within the scope."""
+# Which run a page shows for a year: the run in force (published or final) before a draft, a
+# superseded run (history) last; newest first within each.
+RUN_STANDING = {"published": 0, "final": 0, "draft": 1, "confirming": 1, "superseded": 2}
+
+
+def visible_runs(
+    store: Store, scope: DataScope, *, in_force_first: bool = False
+) -> list[tuple[RunRow, int]]:
+    """Runs ``scope`` may see, newest first, each with its number of firms within the scope;
+    with ``in_force_first``, published and final runs before drafts, superseded ones last."""
     counts = _firms_in_scope(store, scope)
     out = []
     for row in run_rows(store):
@@ -78,6 +86,8 @@ def visible_runs(store: Store, scope: DataScope) -> list[tuple[RunRow, int]]:
         n = int(counts.get(run.run_id, 0))
         if can_see_run(scope, run.status, run.region, n > 0):
             out.append((run, n))
+    if in_force_first:
+        out.sort(key=lambda rn: RUN_STANDING.get(rn[0].status, 1))  # stable: newest first kept
     return out
 
 

@@ -2,9 +2,10 @@
 (land first, then the 一企一单), an analyst accepts or rejects each contest with a note.
 
 A filing is one row per run × firm × field × phase: ``confirmed``, or ``contested`` and later
-``accepted`` or ``rejected``. Filing is possible while the run is open for confirmation (a draft
-with an open round: ``land`` for land areas, ``sheet`` for every figure) or during its
-publication's objection window; late objections are refused. Nothing here edits facts or results:
+``accepted`` or ``rejected``. Filing is possible while the run is open for confirmation (status
+``confirming``, with an open round: ``land`` for land areas, ``sheet`` for every figure) or during
+its publication's objection window; late objections, and objections to a superseded run, are
+refused. Nothing here edits facts or results:
 accepted corrections feed a new run (:mod:`mujun.workflow.rerun`).
 """
 
@@ -28,7 +29,15 @@ from mujun.store import Store
 from mujun.workflow.errors import WorkflowError
 from mujun.workflow.evidence import EvidenceFile, store_evidence
 from mujun.workflow.publication import latest_publication
-from mujun.workflow.runs import RunRef, get_run, local_today
+from mujun.workflow.runs import (
+    IN_FORCE,
+    STATUS_ZH,
+    UNPUBLISHED,
+    RunRef,
+    get_run,
+    local_today,
+    move_status,
+)
 
 STAGES = ("land", "sheet")
 LAND_FIELDS = ("land_own_mu", "land_leased_mu")
@@ -68,15 +77,16 @@ def field_info(name: str) -> FieldInfo:
 def open_round(
     store: Store, run_id: str, stage: str, *, closes_on: Date | None, actor: Actor, now: datetime
 ) -> dict[str, Any]:
-    """Open a draft run for confirmation by its firms: ``land`` first, then ``sheet``."""
+    """Open a draft run for confirmation by its firms: ``land`` first, then ``sheet``; the
+    first round moves the run from ``draft`` to ``confirming``."""
     if stage not in STAGES:
         raise WorkflowError("invalid", f"未知确认阶段 {stage} / stage must be land or sheet")
     run = get_run(store, run_id)
-    if run.status != "draft":
+    if run.status not in UNPUBLISHED:
         raise WorkflowError(
             "conflict",
-            f"只有草稿批次可以开放确认 / only a draft run can be opened for confirmation; "
-            f"{run_id} is {run.status}",
+            f"只有草稿批次可以开放确认，批次 {run_id} 为{STATUS_ZH.get(run.status, run.status)} / "
+            f"only a draft run can be opened for confirmation; {run_id} is {run.status}",
         )
     if closes_on is not None and closes_on < local_today(now):
         raise WorkflowError("invalid", f"截止日期 {closes_on} 已过 / closes_on is in the past")
@@ -89,14 +99,19 @@ def open_round(
             "INSERT INTO confirmation_rounds VALUES (?, ?, ?, ?, ?)",
             [run_id, stage, now, actor.name, closes_on],
         )
-        record(
-            store,
-            actor,
-            now,
-            "run.confirmation.open",
-            f"run:{run_id}",
-            after={"stage": stage, "closes_on": closes_on},
-        )
+        # One audit entry: the round, and the run's move to 'confirming' with the first one.
+        if run.status == "draft":
+            move_status(store, run, "confirming", actor, now, stage=stage, closes_on=closes_on)
+        else:
+            record(
+                store,
+                actor,
+                now,
+                "run.confirmation.open",
+                f"run:{run_id}",
+                before={"status": run.status},
+                after={"status": run.status, "stage": stage, "closes_on": closes_on},
+            )
         notify_confirmation_open(store, run_id, run.year, stage, closes_on, now)
     return {"run_id": run_id, "stage": stage, "closes_on": closes_on, "opened_at": now}
 
@@ -110,7 +125,15 @@ def _rounds(store: Store, run_id: str) -> dict[str, Date | None]:
 def filing_phase(store: Store, run: RunRef, field: str, today: Date) -> str:
     """``confirmation`` or ``publication`` when ``field`` may be answered today; otherwise a
     conflict saying why (not open yet, window closed: late objections are not accepted)."""
-    if run.status in ("published", "final"):
+    if run.status == "superseded":
+        pub = latest_publication(store, run.run_id)
+        later = pub and pub["superseded_by"]
+        raise WorkflowError(
+            "conflict",
+            f"批次 {run.run_id} 已被批次 {later} 取代，请对新公示的结果提出异议 / run "
+            f"{run.run_id} was superseded by {later}; object to the new publication",
+        )
+    if run.status in IN_FORCE:
         pub = latest_publication(store, run.run_id)
         if pub is None:
             raise WorkflowError("conflict", f"批次 {run.run_id} 没有公示记录 / no publication")
@@ -195,13 +218,12 @@ def _filing(row: tuple) -> dict[str, Any]:
 
 
 def enterprise_runs(store: Store, uscc: str) -> list[RunRef]:
-    """Runs whose sheet the firm may see: published or final ones that include it, and drafts
-    opened for confirmation that include it; newest first."""
+    """Runs whose sheet the firm may see: runs in confirmation, published, final or
+    superseded (history) that include it; newest first."""
     rows = store.rows(
         "SELECT r.run_id FROM runs r WHERE r.kind = 'evaluation' AND EXISTS (SELECT 1 FROM "
-        "results x WHERE x.run_id = r.run_id AND x.uscc = ?) AND (r.status IN ('published', "
-        "'final') OR (r.status = 'draft' AND EXISTS (SELECT 1 FROM confirmation_rounds c "
-        "WHERE c.run_id = r.run_id))) ORDER BY r.created_at DESC, r.run_id DESC",
+        "results x WHERE x.run_id = r.run_id AND x.uscc = ?) AND r.status IN ('confirming', "
+        "'published', 'final', 'superseded') ORDER BY r.created_at DESC, r.run_id DESC",
         [uscc],
     )
     return [get_run(store, r[0]) for r in rows]

@@ -3,7 +3,9 @@ final results once the window has closed.
 
 A notice opens with its basis documents (with document numbers), the counts by class, the period,
 a contact phone and how to object; one public annex workbook per county follows, one sheet per
-category, without confidential figures (ux.md, Publication). Every publication is kept.
+category, without confidential figures (ux.md, Publication). Every publication is kept: when a
+later run of the same year and region is published (after objections were accepted), the
+earlier run and its notice are marked superseded, never removed.
 """
 
 from __future__ import annotations
@@ -22,9 +24,18 @@ from mujun.reference.divisions import division_name
 from mujun.reports import write_published_workbooks
 from mujun.store import Store
 from mujun.workflow.errors import WorkflowError
-from mujun.workflow.runs import get_run, local_today, move_status
+from mujun.workflow.runs import (
+    STATUS_ZH,
+    UNPUBLISHED,
+    get_run,
+    local_today,
+    move_status,
+    runs_in_force,
+)
 
 DEFAULT_WINDOW_DAYS = 7
+# Who finalises a run once its window is over and every objection has been reviewed.
+PLATFORM = Actor("platform", "system")
 DEFAULT_PROCEDURE = (
     "对公示结果有异议的企业，请于公示期内通过所在乡镇（街道）或园区提出书面异议，并附相关证明材料；"
     "逾期提出的异议不予受理。"
@@ -50,6 +61,9 @@ class PublicationSpec:
     window_days: int = DEFAULT_WINDOW_DAYS
     procedure: str | None = None
     title: str | None = None
+    # A publication that took place before it was recorded (e.g. last years' results brought
+    # into the platform): its window may lie in the past.
+    historical: bool = False
 
 
 def class_counts(store: Store, run_id: str) -> dict[str, Any]:
@@ -73,10 +87,14 @@ def class_counts(store: Store, run_id: str) -> dict[str, Any]:
 
 
 def _window(spec: PublicationSpec, today: Date) -> tuple[Date, Date]:
+    if spec.historical and spec.window_start is None:
+        raise WorkflowError(
+            "invalid", "补录的公示须写明开始日期 / a historical publication needs its start date"
+        )
     start = spec.window_start or today
     end = spec.window_end or start + timedelta(days=spec.window_days - 1)
     problems = []
-    if start < today:
+    if start < today and not spec.historical:
         problems.append(
             f"公示开始日期 {start} 早于今天 {today} / the window cannot start in the past"
         )
@@ -98,17 +116,19 @@ def publish_run(
     now: datetime,
     annex_root: Path,
 ) -> dict[str, Any]:
-    """Publish a draft run: record the notice, write the public annexes, mark it published.
+    """Publish a draft run (or one in confirmation): record the notice, write the public
+    annexes, mark it published, and mark the runs it replaces (published or final runs of the
+    same year and region) superseded.
 
-    Call from the store's one writer: the notice, the status and the audit entry are one
+    Call from the store's one writer: the notice, the statuses and the audit entries are one
     transaction, and the annex folder is removed again if anything fails.
     """
     run = get_run(store, run_id)
-    if run.status != "draft":
+    if run.status not in UNPUBLISHED:
         raise WorkflowError(
             "conflict",
-            f"只有草稿批次可以公示，批次 {run_id} 为 {run.status} / only a draft run can be "
-            f"published; {run_id} is {run.status}",
+            f"只有草稿批次可以公示，批次 {run_id} 为{STATUS_ZH.get(run.status, run.status)} / "
+            f"only a draft run can be published; {run_id} is {run.status}",
         )
     start, end = _window(spec, local_today(now))
     if not spec.basis:
@@ -159,24 +179,53 @@ def publish_run(
                 counts=counts,
                 annexes=annexes,
             )
-            notify_publication(
-                store,
-                {
-                    "publication_id": pub_id,
-                    "run_id": run_id,
-                    "title": title,
-                    "window_start": start,
-                    "window_end": end,
-                    "contact_phone": spec.contact_phone,
-                },
-                now,
-            )
+            for old in runs_in_force(store, run.year, run.region):
+                if old.run_id != run_id:
+                    supersede(store, old.run_id, run_id, pub_id, actor=actor, now=now)
+            if not spec.historical:  # a past window: nobody is told to object now
+                notify_publication(
+                    store,
+                    {
+                        "publication_id": pub_id,
+                        "run_id": run_id,
+                        "title": title,
+                        "window_start": start,
+                        "window_end": end,
+                        "contact_phone": spec.contact_phone,
+                    },
+                    now,
+                )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     found = latest_publication(store, run_id)
     assert found is not None
     return found
+
+
+def supersede(
+    store: Store, run_id: str, by_run: str, by_publication: int, *, actor: Actor, now: datetime
+) -> None:
+    """Mark a published or final run, and its newest notice, superseded by a later run's
+    publication (inside the caller's transaction)."""
+    run = get_run(store, run_id)
+    pub = latest_publication(store, run_id)
+    move_status(
+        store,
+        run,
+        "superseded",
+        actor,
+        now,
+        superseded_by=by_run,
+        by_publication=by_publication,
+        publication_id=pub and pub["publication_id"],
+    )
+    if pub is not None:
+        store.execute(
+            "UPDATE publications SET superseded_at = ?, superseded_by = ?, "
+            "superseded_by_publication = ? WHERE publication_id = ?",
+            [now, by_run, by_publication, pub["publication_id"]],
+        )
 
 
 def finalise_run(store: Store, run_id: str, *, actor: Actor, now: datetime) -> dict[str, Any]:
@@ -218,10 +267,36 @@ def finalise_run(store: Store, run_id: str, *, actor: Actor, now: datetime) -> d
     return found
 
 
+def due_for_final(store: Store, today: Date) -> list[str]:
+    """Published runs whose window closed before ``today`` and whose objections have all been
+    reviewed: they are final now."""
+    return [
+        r[0]
+        for r in store.rows(
+            "SELECT r.run_id FROM runs r JOIN publications p ON p.run_id = r.run_id "
+            "WHERE r.status = 'published' AND p.publication_id = (SELECT max(publication_id) "
+            "FROM publications q WHERE q.run_id = r.run_id) AND p.window_end < ? "
+            "AND NOT EXISTS (SELECT 1 FROM confirmations c WHERE c.run_id = r.run_id "
+            "AND c.status = 'contested') ORDER BY r.run_id",
+            [today],
+        )
+    ]
+
+
+def finalise_due_runs(store: Store, *, now: datetime, actor: Actor = PLATFORM) -> list[str]:
+    """Make final every published run whose window is over and objections reviewed (the
+    platform does this on its own, as the notice says); return their ids."""
+    done = []
+    for run_id in due_for_final(store, local_today(now)):
+        finalise_run(store, run_id, actor=actor, now=now)
+        done.append(run_id)
+    return done
+
+
 _PUB_COLUMNS = (
     "publication_id, run_id, region, title, window_start, window_end, basis::VARCHAR, "
     "contact_phone, procedure, counts::VARCHAR, annexes::VARCHAR, published_at, published_by, "
-    "finalised_at, finalised_by"
+    "finalised_at, finalised_by, superseded_at, superseded_by, superseded_by_publication"
 )
 _PUB_NAMES = [c.split("::")[0].strip() for c in _PUB_COLUMNS.split(",")]
 
@@ -232,8 +307,25 @@ def _publication(row: tuple, today: Date | None = None) -> dict[str, Any]:
         pub[key] = json.loads(pub[key]) if pub[key] else None
     pub["region_name"] = division_name(pub["region"]) or pub["region"]
     if today is not None:
-        pub["window_open"] = pub["window_start"] <= today <= pub["window_end"]
+        pub["window_open"] = (
+            pub["window_start"] <= today <= pub["window_end"] and pub["superseded_at"] is None
+        )
+    pub["state"] = publication_state(pub, today)
     return pub
+
+
+def publication_state(pub: dict[str, Any], today: Date | None) -> str:
+    """``superseded``, ``final``, ``upcoming``, ``open`` or ``closed`` (window over, run not
+    final yet); ``published`` when no date is given."""
+    if pub["superseded_at"] is not None:
+        return "superseded"
+    if pub["finalised_at"] is not None:
+        return "final"
+    if today is None:
+        return "published"
+    if today < pub["window_start"]:
+        return "upcoming"
+    return "open" if today <= pub["window_end"] else "closed"
 
 
 def latest_publication(

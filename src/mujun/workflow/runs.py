@@ -1,7 +1,17 @@
 """Runs as the workflow sees them: region, status transitions, and the rules they were made with.
 
-A run's results are never edited. Its status moves one way, draft → published → final, and each
-move is audited with the status before and after.
+A run's results are never edited. Its status moves one way and each move is audited with the
+status before and after::
+
+    draft → confirming → published → final
+      └──────────────────┘    └──────┴──→ superseded
+
+``confirming``: opened for confirmation by its firms (land, then the 一企一单); ``published``: a
+notice with an objection window; ``final``: the window has closed and every objection filed in
+it has been reviewed (made by an analyst, or by the platform once the window is over);
+``superseded``: a later run of the same year and region was published (after accepted
+objections), so this one stays in the history only. The run in force for a year and region is
+its newest published or final run.
 """
 
 from __future__ import annotations
@@ -18,8 +28,29 @@ from mujun.rules import RuleSet
 from mujun.store import Store
 from mujun.workflow.errors import WorkflowError
 
-NEXT_STATUS = {"draft": "published", "published": "final"}
-STATUS_ZH = {"draft": "草稿", "published": "公示中", "final": "定稿"}
+# Every status a run may move to from each status.
+NEXT_STATUS: dict[str, tuple[str, ...]] = {
+    "draft": ("confirming", "published"),
+    "confirming": ("published",),
+    "published": ("final", "superseded"),
+    "final": ("superseded",),
+}
+STATUS_ZH = {
+    "draft": "草稿",
+    "confirming": "确认中",
+    "published": "公示中",
+    "final": "定稿",
+    "superseded": "已被取代",
+}
+# Statuses before publication (results seen by officials only) and of runs in force.
+UNPUBLISHED = ("draft", "confirming")
+IN_FORCE = ("published", "final")
+MOVE_ACTIONS = {
+    "confirming": "run.confirmation.open",
+    "published": "run.publish",
+    "final": "run.finalise",
+    "superseded": "run.supersede",
+}
 # Dates of the workflow (windows, deadlines) are dates in China (UTC+8); the clock is UTC.
 CHINA_OFFSET = timedelta(hours=8)
 
@@ -55,16 +86,16 @@ def get_run(store: Store, run_id: str) -> RunRef:
 
 
 def move_status(store: Store, run: RunRef, to: str, actor: Actor, now: datetime, **after) -> None:
-    """Move a run to the next status (draft → published → final) and audit it."""
-    if NEXT_STATUS.get(run.status) != to:
+    """Move a run to a next status (:data:`NEXT_STATUS`) and audit it."""
+    if to not in NEXT_STATUS.get(run.status, ()):
         raise WorkflowError(
             "conflict",
             f"批次 {run.run_id} 当前为{STATUS_ZH.get(run.status, run.status)}，不能改为"
             f"{STATUS_ZH.get(to, to)} / run {run.run_id} is {run.status}; it cannot become {to} "
-            "(draft → published → final)",
+            "(draft → confirming → published → final or superseded)",
         )
     store.execute("UPDATE runs SET status = ? WHERE run_id = ?", [to, run.run_id])
-    action = {"published": "run.publish", "final": "run.finalise"}[to]
+    action = MOVE_ACTIONS[to]
     record(
         store,
         actor,
@@ -91,3 +122,15 @@ def run_rules(store: Store, run_id: str) -> tuple[RuleSet | None, dict[str, Rule
     if len(by_hash) == 1:
         return next(iter(by_hash.values())), None
     return None, {county: by_hash[h] for county, h, _ in rows}
+
+
+def runs_in_force(store: Store, year: int, region: str) -> list[RunRef]:
+    """The published or final evaluation runs of ``year`` whose region is ``region`` (the
+    province for runs without one), newest first."""
+    rows = store.rows(
+        "SELECT run_id FROM runs WHERE kind = 'evaluation' AND year = ? AND status IN (?, ?) "
+        "ORDER BY created_at DESC, run_id DESC",
+        [year, *IN_FORCE],
+    )
+    found = [get_run(store, r[0]) for r in rows]
+    return [r for r in found if r.region == region]

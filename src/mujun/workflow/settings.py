@@ -13,7 +13,8 @@ MB = 1024 * 1024
 
 
 class WorkflowSettings(BaseSettings):
-    """``MUJUN_PUBLISH_DIR``, ``MUJUN_UPLOAD_DIR``, file size limits and the rules folder."""
+    """``MUJUN_PUBLISH_DIR``, ``MUJUN_UPLOAD_DIR``, file size limits, the rules folder and
+    ``MUJUN_SETTLE_MINUTES``."""
 
     model_config = SettingsConfigDict(env_prefix="MUJUN_", extra="ignore")
 
@@ -23,6 +24,8 @@ class WorkflowSettings(BaseSettings):
     upload_max_bytes: int = Field(50 * MB, ge=1)
     evidence_max_bytes: int = Field(10 * MB, ge=1)
     rules_dir: Path = default_rules_dir()
+    # How often the server makes runs final whose objection window is over (minutes).
+    settle_minutes: float = Field(15, gt=0)
 
     def folders_for(self, db: Path) -> WorkflowSettings:
         """These settings with unset folders placed next to the store ``db``."""

@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
@@ -158,6 +159,11 @@ def begin_upload(
     return upload_id
 
 
+def set_upload_department(store: Store, upload_id: int, department: str) -> None:
+    """Record the department an upload was recognised as (once its file has been read)."""
+    store.execute("UPDATE uploads SET department = ? WHERE upload_id = ?", [department, upload_id])
+
+
 def ingest_upload(
     store: Store,
     upload_id: int,
@@ -167,12 +173,22 @@ def ingest_upload(
     profiles: dict[str, SourceProfile],
     actor: Actor,
     now: datetime,
+    progress: Callable[[str, str], None] | None = None,
 ) -> dict[str, Any]:
     """Ingest the kept file (alone in its folder) and validate the year, in one transaction;
-    return the validation report. Raises (and rolls back) when the file is rejected."""
+    return the validation report. Raises (and rolls back) when the file is rejected.
+    ``progress(step, detail)`` hears ``ingesting`` and ``validating``."""
     before = {"files": _file_ids(store, year)}
     with store.transaction():
-        report = ingest_directory(store, path.parent, year, profiles)
+        if progress:
+            progress("ingesting", path.name)
+        report = ingest_directory(
+            store,
+            path.parent,
+            year,
+            profiles,
+            progress=(lambda text: progress("ingesting", text)) if progress else None,
+        )
         rejected = [f for f in report.files if f.status == "rejected"]
         if rejected or not report.files:
             codes = ", ".join(f.message for f in rejected) or "no data"
@@ -180,6 +196,8 @@ def ingest_upload(
                 "invalid",
                 f"{path.name} 未能导入（{codes}）/ {path.name} was rejected: {codes}",
             )
+        if progress:
+            progress("validating", str(year))
         validate_year(store, year, profiles)
         out = upload_report(store, year, [int(i) for i in _new_file_ids(store, year, before)])
         out["files"] = [
@@ -259,6 +277,22 @@ def fail_upload(store: Store, upload_id: int, message: str, *, actor: Actor, now
             [message, now, upload_id],
         )
         record(store, actor, now, "upload.ingest", f"upload:{upload_id}", f"failed: {message}")
+
+
+def fail_stale_uploads(store: Store, *, now: datetime, actor: Actor) -> int:
+    """Mark uploads still ``ingesting`` failed: called when a server starts, since an ingest
+    left unfinished by a stopped server was rolled back with it. How many."""
+    stale = [r[0] for r in store.rows("SELECT upload_id FROM uploads WHERE status = 'ingesting'")]
+    for upload_id in stale:
+        fail_upload(
+            store,
+            upload_id,
+            "服务器在导入过程中停止，未保存任何数据，请重新上传 / the server stopped during the "
+            "ingest; nothing was stored, upload the file again",
+            actor=actor,
+            now=now,
+        )
+    return len(stale)
 
 
 def keep_file(data_path: Path, upload_dir: Path, upload_id: int, name: str) -> Path:

@@ -26,7 +26,7 @@ from mujun.store import Store
 from mujun.web.db import Database
 from mujun.web.deps import AuthSession, OptionalSessionDep, client_ip
 from mujun.web.errors import forbidden
-from mujun.web.pages.i18n import LANG_COOKIE, class_label, request_lang, translator
+from mujun.web.pages.i18n import LANG_COOKIE, class_label, request_lang, state_label, translator
 from mujun.web.queries import RunRow, visible_runs
 from mujun.web.readmodel import unread_notices
 from mujun.web.security import CSRF_COOKIE
@@ -111,9 +111,10 @@ def login_url(next_url: str) -> str:
 
 
 def runs_by_year(store: Store, scope: DataScope) -> dict[int, RunRow]:
-    """The newest evaluation run of each year that the viewer may see."""
+    """The run of each year that the viewer may see: the newest one in force (published or
+    final), else the newest draft."""
     out: dict[int, RunRow] = {}
-    for run, firms in visible_runs(store, scope):
+    for run, firms in visible_runs(store, scope, in_force_first=True):
         if run.kind == "evaluation" and run.year is not None and firms > 0:
             out.setdefault(run.year, run)
     return out
@@ -227,6 +228,8 @@ def render(
         "t": translator(lang),
         "lang": lang,
         "class_label": lambda k: class_label(k, lang),
+        "run_status": lambda s: state_label("run_status", s, lang),
+        "result_status": lambda s: state_label("result_status", s, lang),
         "viewer": viewer,
         "user": user,
         "role_name": ROLE_NAMES[user.role] if user else "",

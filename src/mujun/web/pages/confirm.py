@@ -27,17 +27,9 @@ from mujun.web.pages.flow import (
 )
 from mujun.workflow.confirmations import enterprise_runs, file_answer, firm_sheet
 from mujun.workflow.evidence import check_evidence
-from mujun.workflow.runs import STATUS_ZH, local_today
+from mujun.workflow.runs import local_today
 
 router = APIRouter(include_in_schema=False)
-
-STATE_ZH = {
-    "open": "待确认",
-    "confirmed": "已确认",
-    "contested": "已提出异议，待审核",
-    "accepted": "异议已采纳",
-    "rejected": "异议未采纳",
-}
 
 
 def _require_enterprise(viewer: Viewer) -> str:
@@ -77,8 +69,6 @@ def _page(
         "firm_name": _firm_name(store, chosen.run_id, uscc) if chosen else "",
         "masked_uscc": mask_code(uscc),
         "masked_user": mask_name(viewer.user.display_name) or mask_code(viewer.user.username),
-        "state_zh": STATE_ZH,
-        "status_zh": STATUS_ZH,
         "today": today,
         "error": error,
         "done": request.query_params.get("done"),

@@ -43,9 +43,10 @@ from mujun.web.readmodel import (
 
 def evaluation_runs_by_year(store: Store, scope: DataScope) -> dict[int, list[str]]:
     """Every evaluation run of each year that the viewer may see and that has firms in its
-    scope, newest first (published runs for enterprises; drafts too for officials who see them)."""
+    scope, in force first (published or final, newest first), then drafts for officials who
+    see them, superseded runs last: each county counts from the first that evaluated it."""
     out: dict[int, list[str]] = {}
-    for run, firms in visible_runs(store, scope):
+    for run, firms in visible_runs(store, scope, in_force_first=True):
         if run.kind == "evaluation" and run.year is not None and firms > 0:
             out.setdefault(run.year, []).append(run.run_id)
     return out
@@ -242,7 +243,9 @@ def firm_history(
     store: Store, run_ids: list[str], scope: DataScope, uscc: str
 ) -> list[dict[str, Any]]:
     """The firm's results in the given (visible) runs within scope, newest first."""
-    created = {row[0]: (row[4], i) for i, row in enumerate(run_rows(store))}
+    runs = list(run_rows(store))
+    created = {row[0]: (row[4], i) for i, row in enumerate(runs)}
+    statuses = {row[0]: row[3] for row in runs}  # the run's state: draft … superseded
     out = []
     for run_id in dict.fromkeys(run_ids):
         table = run_table(store, run_id)
@@ -251,7 +254,7 @@ def firm_history(
             continue
         row = table.row(position, (*HISTORY_COLUMNS, "land_mu"))
         row["klass"] = row.pop("class")
-        out.append({"run_id": run_id, **row})
+        out.append({"run_id": run_id, "run_status": statuses.get(run_id), **row})
     # Newest year first, then the newest run (runs are listed newest first).
     out.sort(key=lambda h: created.get(h["run_id"], (None, 0))[1])
     out.sort(key=lambda h: -(h["year"] or 0))

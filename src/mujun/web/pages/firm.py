@@ -44,8 +44,15 @@ def _not_found(uscc: str):
 def portrait(request: Request, viewer: ViewerDep, store: StoreDep, uscc: Uscc) -> Response:
     """One firm's portrait in the newest visible run of the selected year (404 outside scope)."""
     require_result_reader(viewer)
-    run_ids = [r.run_id for r, n in visible_runs(store, viewer.scope) if r.kind == "evaluation"]
+    run_ids = [
+        r.run_id
+        for r, n in visible_runs(store, viewer.scope, in_force_first=True)
+        if r.kind == "evaluation"
+    ]
     history = firm_history(store, run_ids, viewer.scope, uscc)
+    # Each year shows the run in force (published or final) before drafts and superseded runs.
+    standing = {run_id: i for i, run_id in enumerate(run_ids)}
+    history.sort(key=lambda h: (-h["year"], standing[h["run_id"]]))
     if not history:
         audit_read(request, viewer, "result.read", f"pages/firm/{uscc}", "denied: not visible")
         raise _not_found(uscc)
@@ -72,7 +79,7 @@ def portrait(request: Request, viewer: ViewerDep, store: StoreDep, uscc: Uscc) -
         "items": items,
         "register": register,
         "land": firm_land(store, year, uscc),
-        "history": [by_year[y] for y in years],
+        "history": history,  # every visible run, in force first within a year
         "issues": firm_issues(store, uscc),
         "departments": departments(),
         "county_name": division_name(row["county_code"]) if row.get("county_code") else "",

@@ -246,6 +246,51 @@ LABELS: dict[str, tuple[str, str]] = {
     "rows_skipped": ("跳过", "skipped"),
     "first_problems": ("前若干条问题", "First problems"),
     "see_quality": ("查看数据质量", "See data quality"),
+    "upload_step_queued": ("排队中", "Queued"),
+    "upload_step_reading": ("读取文件", "Reading the file"),
+    "upload_step_ingesting": ("导入数据", "Ingesting"),
+    "upload_step_validating": ("校验年度数据", "Validating the year"),
+    "upload_step_done": ("完成", "Done"),
+    # run states (mujun.workflow.runs) and the states of filings
+    "run_status_draft": ("草稿", "Draft"),
+    "run_status_confirming": ("确认中", "In confirmation"),
+    "run_status_published": ("公示中", "Published"),
+    "run_status_final": ("定稿", "Final"),
+    "run_status_superseded": ("已被取代", "Superseded"),
+    "result_status_evaluated": ("参评", "Evaluated"),
+    "result_status_provisional": ("暂评", "Provisional"),
+    "result_status_not-evaluated": ("不参评", "Not evaluated"),
+    "fig_state_open": ("待确认", "To confirm"),
+    "fig_state_confirmed": ("已确认", "Confirmed"),
+    "fig_state_contested": ("已提出异议，待审核", "Contested, awaiting review"),
+    "fig_state_accepted": ("异议已采纳", "Objection accepted"),
+    "fig_state_rejected": ("异议未采纳", "Objection rejected"),
+    "obj_state_contested": ("待审核", "Awaiting review"),
+    "obj_state_accepted": ("已采纳", "Accepted"),
+    "obj_state_rejected": ("未采纳", "Rejected"),
+    "obj_state_confirmed": ("已确认", "Confirmed"),
+    "pub_state_open": ("公示期内", "window open"),
+    "pub_state_upcoming": ("尚未开始", "window not open yet"),
+    "pub_state_closed": ("公示期已结束，待定稿", "window closed, awaiting final results"),
+    "pub_state_final": ("已定稿", "final"),
+    "pub_state_superseded": ("已被取代", "superseded"),
+    "pub_state_published": ("已公示", "published"),
+    "run_in_force": ("现行结果", "In force"),
+    "superseded_by": ("已被批次 {run} 取代（{date}）", "Superseded by run {run} on {date}"),
+    "superseded_note": (
+        "该批次及其公示保留在历史记录中；现行结果见新批次。",
+        "This run and its notice are kept in the history; the results in force are the new run's.",
+    ),
+    "final_note": (
+        "公示期满且异议已全部处理，本批次为该年度、该地区的最终结果。",
+        "The window is over and every objection was reviewed: these are the final results for "
+        "the year and region.",
+    ),
+    "publications_history": ("公示记录", "Publication history"),
+    "published_at": ("发布时间", "Published"),
+    "state": ("状态", "State"),
+    "date_to": ("至", "to"),
+    "no_publications": ("尚无公示", "No publications yet"),
 }
 
 # SMS login, notifications, the audit log and the enterprise home page.
@@ -319,6 +364,12 @@ def translator(lang: str):
         return text.format(**fmt) if fmt else text
 
     return t
+
+
+def state_label(prefix: str, value: str | None, lang: str) -> str:
+    """The label of a state (``run_status``, ``fig_state``, …); an unknown one as it is."""
+    key = f"{prefix}_{value}"
+    return translator(lang)(key) if key in LABELS else (value or "")
 
 
 def class_label(klass: str | None, lang: str) -> str:

@@ -30,17 +30,11 @@ from mujun.web.queries import visible_runs
 from mujun.workflow import WorkflowError
 from mujun.workflow.confirmations import list_filings, review_objection
 from mujun.workflow.evidence import read_evidence
-from mujun.workflow.runs import STATUS_ZH, get_run
+from mujun.workflow.runs import get_run
 
 router = APIRouter(include_in_schema=False)
 
 STATUSES = ("contested", "accepted", "rejected", "confirmed")
-STATE_ZH = {
-    "contested": "待审核",
-    "accepted": "已采纳",
-    "rejected": "未采纳",
-    "confirmed": "已确认",
-}
 
 
 @router.get("/objections")
@@ -74,8 +68,6 @@ def objections_page(request: Request, viewer: ViewerDep, store: StoreDep) -> Res
         "status": status,
         "rows": rows,
         "statuses": STATUSES,
-        "state_zh": STATE_ZH,
-        "status_zh": STATUS_ZH,
         "accepted": accepted,
         "may_rerun": may_rerun,
     }
@@ -94,7 +86,6 @@ def _detail(
     filing = filing_in_scope(store, viewer, filing_id)
     context = {
         "f": filing,
-        "state_zh": STATE_ZH,
         "error": error,
         "done": request.query_params.get("done"),
         "may_rerun": may_act_on(viewer, get_run(store, filing["run_id"]).region),

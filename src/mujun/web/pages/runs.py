@@ -39,10 +39,11 @@ from mujun.workflow.publication import (
     annex_path,
     finalise_run,
     latest_publication,
+    list_publications,
     publish_run,
 )
 from mujun.workflow.rerun import rerun_with_corrections, run_diff
-from mujun.workflow.runs import STATUS_ZH, get_run, local_today
+from mujun.workflow.runs import get_run, local_today
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,7 +90,11 @@ def runs_page(request: Request, viewer: ViewerDep, store: StoreDep) -> Response:
     a = valid_run_id(request.query_params.get("a"))
     b = valid_run_id(request.query_params.get("b"))
     diff = compare_runs(request, store, viewer, a, b) if a and b else None
-    context = {"runs": runs, "a": a, "b": b, "diff": diff, "status_zh": STATUS_ZH}
+    seen = {r["run"].run_id for r in runs}
+    today = local_today(request.app.state.clock())
+    # The whole history of notices, superseded ones included, for the runs the viewer sees.
+    publications = [p for p in list_publications(store, today) if p["run_id"] in seen]
+    context = {"runs": runs, "a": a, "b": b, "diff": diff, "publications": publications}
     return render(request, "runs.html", context, viewer=viewer)
 
 
@@ -132,7 +137,6 @@ def _detail(
         "accepted": accepted,
         "rounds": rounds,
         "may_act": may_act_on(viewer, ref.region),
-        "status_zh": STATUS_ZH,
         "today": today,
         "window_days": DEFAULT_WINDOW_DAYS,
         "default_procedure": DEFAULT_PROCEDURE,

@@ -16,7 +16,7 @@ from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_role
 from mujun.web.errors import not_found
 from mujun.web.models import WORKFLOW_ERRORS, UploadDoneOut, UploadOut, UploadsOut, plain
 from mujun.web.routers.workflow import WorkflowSettingsDep, workflow_errors
-from mujun.web.upload_flow import receive_upload
+from mujun.web.upload_flow import may_see_upload, receive_upload
 from mujun.workflow import WorkflowError
 from mujun.workflow.uploads import (
     get_upload,
@@ -32,14 +32,6 @@ Uploader = Annotated[
         )
     ),
 ]
-
-
-def _may_see(user: User, upload: dict) -> bool:
-    if user.role == Role.PROVINCE_ADMIN:
-        return True
-    if user.role == Role.DEPARTMENT_UPLOADER:
-        return upload["department"] == user.department and upload["department"] is not None
-    return upload["uploaded_by"] == user.username
 
 
 @router.post("/uploads", status_code=201, response_model=UploadDoneOut)
@@ -74,7 +66,7 @@ def post_upload(
 def get_uploads(user: Uploader, store: StoreDep) -> UploadsOut:
     """Recent uploads you may see: your department's, your own, or all (province)."""
     by = user.username if user.role in (Role.CITY_ANALYST, Role.COUNTY_ANALYST) else None
-    rows = [u for u in list_uploads(store, by=by, limit=200) if _may_see(user, u)]
+    rows = [u for u in list_uploads(store, by=by, limit=200) if may_see_upload(user, u)]
     return UploadsOut(uploads=plain(rows))
 
 
@@ -87,6 +79,6 @@ def get_upload_status(
         upload = get_upload(store, upload_id)
     except WorkflowError:
         upload = None
-    if upload is None or not _may_see(user, upload):
+    if upload is None or not may_see_upload(user, upload):
         raise not_found(f"上传记录 {upload_id}", f"upload {upload_id}")
     return UploadOut(upload=plain(upload))
