@@ -7,7 +7,7 @@ DEMO ?= demo
 DEMO_YEARS ?= 2021-2023
 DEMO_N ?= 112879
 
-.PHONY: install test lint demo bench clean browser-deps demo-users
+.PHONY: install test lint demo demo-build demo-publish bench clean browser-deps demo-users
 
 $(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,14 @@ browser-deps:
 test: lint browser-deps
 	$(VENV)/bin/pytest -n 2 -q
 
-demo: install
+demo: demo-build
+	# Foreground server (one writer); Ctrl-C stops it.
+	$(VENV)/bin/mujun serve --db $(DEMO)/mujun.duckdb --host 127.0.0.1 --port 8000
+
+# Everything but serving: data, ingest, validation, one run per year, publications, accounts.
+demo-build: install
 	$(VENV)/bin/mujun demo-data $(DEMO)/data --enterprises $(DEMO_N) --years $(DEMO_YEARS) --format mixed
-	rm -f $(DEMO)/mujun.duckdb $(DEMO)/mujun.duckdb.wal
+	rm -rf $(DEMO)/mujun.duckdb $(DEMO)/mujun.duckdb.wal $(DEMO)/mujun-files
 	for dir in $(DEMO)/data/20??; do \
 		$(VENV)/bin/mujun ingest $$dir --year $$(basename $$dir) --db $(DEMO)/mujun.duckdb || exit $$?; \
 	done
@@ -46,9 +51,26 @@ demo: install
 		$(VENV)/bin/mujun evaluate --year $$(basename $$dir) --rules rules/zhejiang-default.yaml \
 			--db $(DEMO)/mujun.duckdb || exit $$?; \
 	done
+	$(MAKE) demo-publish
 	$(MAKE) demo-users
-	# Foreground server (one writer); Ctrl-C stops it.
-	$(VENV)/bin/mujun serve --db $(DEMO)/mujun.duckdb --host 127.0.0.1 --port 8000
+
+# Publication as a bureau does it, through the same code as the web (mujun runs publish):
+# every year but the last was published the June after (a 7-day window, recorded afterwards
+# with --historical) and is final; the last year opens its objection window today.
+DEMO_BASIS = 浙江省人民政府关于深化"亩均论英雄"改革的指导意见|浙政发〔2018〕5号
+DEMO_CONTACT = 0571-87051234
+demo-publish: install
+	last=$$(ls -d $(DEMO)/data/20?? | tail -1 | xargs basename); \
+	for dir in $(DEMO)/data/20??; do \
+		y=$$(basename $$dir); next=$$((y + 1)); \
+		if [ $$y = $$last ]; then when=""; else when="--historical --start $$next-06-05 --end $$next-06-11"; fi; \
+		$(VENV)/bin/mujun runs publish --year $$y --db $(DEMO)/mujun.duckdb $$when \
+			--basis '$(DEMO_BASIS)' \
+			--basis "关于开展$$y年度全省工业企业亩均效益综合评价工作的通知|浙经信（演示）〔$$next〕12号" \
+			--contact $(DEMO_CONTACT) || exit $$?; \
+	done
+	$(VENV)/bin/mujun runs settle --db $(DEMO)/mujun.duckdb
+	$(VENV)/bin/mujun runs list --db $(DEMO)/mujun.duckdb
 
 # One account per role with fixed demo passwords (no forced change); re-running reuses them.
 demo-users: install

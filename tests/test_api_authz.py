@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from mujun.auth import Actor, Role, create_user
+from mujun.auth import Actor, Role
 from mujun.evaluation import evaluate
 from mujun.loweff import identify, parse_loweff_rules
 from mujun.paths import compute_paths
@@ -19,7 +19,7 @@ from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, login, post
+from mujun.web.testing import FakeClock, create_accounts, login, post
 
 from .conftest import ROOT
 
@@ -106,18 +106,7 @@ def world(tmp_path_factory):
             "secadmin": (Role.SECURITY_ADMIN, {}),
             "auditor": (Role.AUDIT_ADMIN, {}),
         }
-        for name, (role, attrs) in accounts.items():
-            create_user(
-                store,
-                username=name,
-                role=role,
-                now=clock(),
-                actor=Actor("test", "cli"),
-                settings=settings,
-                password=PASSWORD,
-                must_change_password=False,
-                **attrs,
-            )
+        create_accounts(store, accounts, settings=settings, now=clock(), password=PASSWORD)
     app = create_app(settings, clock=clock)
     clients = {}
     for name in accounts:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from mujun.auth import Actor, Role, create_user, list_audit
+from mujun.auth import Role, list_audit
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, csrf_headers, login
+from mujun.web.testing import FakeClock, create_accounts, csrf_headers, login
 from mujun.workflow import WorkflowSettings
 
 from .conftest import ROOT
@@ -39,18 +39,7 @@ def world(tmp_path_factory):
             "power": (Role.DEPARTMENT_UPLOADER, {"department": "power"}),
             "ent": (Role.ENTERPRISE, {"uscc": store.scalar("SELECT min(uscc) FROM results")}),
         }
-        for name, (role, attrs) in accounts.items():
-            create_user(
-                store,
-                username=name,
-                role=role,
-                now=clock(),
-                actor=Actor("test", "cli"),
-                settings=settings,
-                password=PASSWORD,
-                must_change_password=False,
-                **attrs,
-            )
+        create_accounts(store, accounts, settings=settings, now=clock(), password=PASSWORD)
     app = create_app(settings, clock=clock)
     clients = {}
     for name in accounts:

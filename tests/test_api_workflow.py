@@ -7,13 +7,13 @@ import pytest
 from fastapi.testclient import TestClient
 from python_calamine import CalamineWorkbook
 
-from mujun.auth import Actor, Role, create_user, list_audit
+from mujun.auth import Role, list_audit
 from mujun.evaluation import evaluate
 from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, csrf_headers, login, post
+from mujun.web.testing import FakeClock, create_accounts, csrf_headers, login, post
 
 from .conftest import ROOT
 
@@ -68,18 +68,7 @@ def world(tmp_path_factory):
             "uploader": (Role.DEPARTMENT_UPLOADER, {"department": "tax"}),
             "auditor": (Role.AUDIT_ADMIN, {}),
         }
-        for name, (role, attrs) in accounts.items():
-            create_user(
-                store,
-                username=name,
-                role=role,
-                now=clock(),
-                actor=Actor("test", "cli"),
-                settings=settings,
-                password=PASSWORD,
-                must_change_password=False,
-                **attrs,
-            )
+        create_accounts(store, accounts, settings=settings, now=clock(), password=PASSWORD)
     app = create_app(settings, clock=clock)
     app.state.workflow_settings = app.state.workflow_settings.model_copy(
         update={"publish_dir": base / "published"}

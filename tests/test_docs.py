@@ -55,6 +55,7 @@ def test_every_command_is_in_the_cli_docs():
         "sheet",
         "users",
         "audit",
+        "runs",
         "serve",
         "loweff",
     ):

@@ -4,20 +4,23 @@ shown on the page."""
 
 from __future__ import annotations
 
+import json
 import re
+from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
 
-from mujun.auth import Actor, Role, create_user
+from mujun.auth import Role
 from mujun.evaluation import evaluate
 from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
 from mujun.web.security import CSRF_COOKIE
-from mujun.web.testing import FakeClock
+from mujun.web.testing import FakeClock, create_accounts
 
+from .browser import ARTIFACTS
 from .conftest import ROOT
 
 PASSWORD = "Workflow-pages-2030"
@@ -56,23 +59,11 @@ def world(tmp_path_factory):
             "prov": (Role.PROVINCE_ADMIN, {}),
             "county": (Role.COUNTY_ANALYST, {"scope": k1}),
             "county2": (Role.COUNTY_ANALYST, {"scope": k2}),
-            "ent": (Role.ENTERPRISE, {"uscc": e1}),
+            "ent": (Role.ENTERPRISE, {"uscc": e1, "display_name": "张三丰"}),
             "uploader": (Role.DEPARTMENT_UPLOADER, {"department": "tax"}),
             "auditor": (Role.AUDIT_ADMIN, {}),
         }
-        for name, (role, attrs) in accounts.items():
-            create_user(
-                store,
-                username=name,
-                role=role,
-                now=clock(),
-                actor=Actor("test", "cli"),
-                settings=settings,
-                password=PASSWORD,
-                must_change_password=False,
-                display_name="张三丰" if name == "ent" else None,
-                **attrs,
-            )
+        create_accounts(store, accounts, settings=settings, now=clock(), password=PASSWORD)
     app = create_app(settings, clock=clock)
     app.state.workflow_settings = app.state.workflow_settings.model_copy(
         update={"publish_dir": base / "published"}
@@ -330,3 +321,180 @@ def test_workflow_pages_load_nothing_from_other_sites(world):
     for user, path in pages:
         html = _get(world, user, path).text
         assert not re.search(r'(src|href|action)="(https?:)?//', html), (user, path)
+
+
+# -- the English switch covers the whole page ------------------------------------------------
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Visible attributes: what a user reads besides the text.
+SHOWN_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "value")
+
+
+class _Text(HTMLParser):
+    """The text a user reads: element text and visible attributes, without scripts, styles,
+    hidden inputs and elements marked as Chinese on purpose (``lang="zh"``: the switch back)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "style") or a.get("lang", "").startswith("zh"):
+            self._skip.append(tag)
+            return
+        if tag == "input" and a.get("type") == "hidden":
+            return
+        if tag in ("option", "select"):  # option values are codes, their text is checked
+            a.pop("value", None)
+        self.parts += [a[k] for k in SHOWN_ATTRIBUTES if a.get(k)]
+
+    def handle_endtag(self, tag):
+        if self._skip and self._skip[-1] == tag:
+            self._skip.pop()
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _shown_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return "\n".join(p for p in parser.parts if p.strip())
+
+
+def _data_values(world) -> list[str]:
+    """Every string the store holds as data: names, addresses, regions, stored reasons and
+    messages, what analysts and firms wrote, file names. Longest first."""
+    from mujun.reference.divisions import load_divisions
+    from mujun.reference.industries import load_industries
+    from mujun.web.pages.flow import mask_name
+
+    queries = [
+        "SELECT name FROM results UNION SELECT reasons FROM results "
+        "UNION SELECT status_reason FROM results",
+        "SELECT name FROM enterprises UNION SELECT town FROM enterprises",
+        "SELECT message FROM issues UNION SELECT value FROM issues "
+        "UNION SELECT column_name FROM issues UNION SELECT file FROM issues",
+        "SELECT name FROM files",
+        "SELECT title FROM publications UNION SELECT procedure FROM publications "
+        'UNION SELECT unnest(from_json(basis::VARCHAR, \'[{"title":"VARCHAR"}]\')).title '
+        "FROM publications UNION SELECT unnest(from_json(basis::VARCHAR, "
+        '\'[{"doc_no":"VARCHAR"}]\')).doc_no FROM publications',
+        "SELECT reason FROM confirmations UNION SELECT note FROM confirmations "
+        "UNION SELECT filename FROM evidence",
+        "SELECT filename FROM uploads UNION SELECT message FROM uploads",
+        "SELECT display_name FROM users",
+        "SELECT parcel_id FROM land UNION SELECT lessor_name FROM land",
+        "SELECT unnest(from_json(annexes::VARCHAR, '[\"VARCHAR\"]')) FROM publications",
+    ]
+    values = {d.name for d in load_divisions()}
+    # Reference names shown as they are published (GB/T 4754 industries, traditional industries).
+    values |= {i.name for i in load_industries()} | {
+        str(v) for (v,) in _sql(world, "SELECT DISTINCT traditional_industry FROM enterprises") if v
+    }
+    for q in queries:
+        values |= {str(r[0]) for r in _sql(world, q) if r[0]}
+    # Stored reasons are shown one clause at a time; names of people are shown masked.
+    values |= {part for v in list(values) for part in re.split("[；;]", v) if part}
+    values |= {mask_name(v) for (v,) in _sql(world, "SELECT display_name FROM users") if v}
+    return sorted((v for v in values if HAN.search(v)), key=len, reverse=True)
+
+
+def _untranslated(html: str, data: list[str]) -> list[str]:
+    text = _shown_text(html)
+    for value in data:
+        text = text.replace(value, " ")
+    return sorted({text[max(0, m.start() - 12) : m.end() + 12] for m in HAN.finditer(text)})
+
+
+def test_every_page_in_english_shows_chinese_only_in_data_values(world):
+    app = world["app"]
+    run = world["county_draft"]()
+    # A run with rounds, an objection with evidence, published; and an upload.
+    assert _form(world, "county", f"/runs/{run}/confirmation", {"stage": "land"}).status_code == 303
+    assert (
+        _form(world, "county", f"/runs/{run}/confirmation", {"stage": "sheet"}).status_code == 303
+    )
+    res = _form(
+        world,
+        "ent",
+        f"/confirm/{run}/land_own_mu/contest",
+        {"reason": "土地证面积有误", "proposed_value": "1.5"},
+        files={"evidence": ("土地证.pdf", PDF, "application/pdf")},
+    )
+    assert res.status_code == 303
+    fid = _sql(world, "SELECT max(confirmation_id) FROM confirmations")[0][0]
+    _form(
+        world,
+        "uploader",
+        "/upload",
+        {"year": "2023"},
+        files={"file": ("税务.docx", b"PK\x03\x04", "application/msword")},
+    )
+    other = world["county_draft"]()
+    res = _form(
+        world,
+        "county",
+        f"/runs/{other}/publish",
+        {
+            "basis_title": ["关于深化亩均论英雄改革的指导意见"],
+            "basis_doc_no": ["浙政发〔2018〕5号"],
+            "contact_phone": "0576-88888888",
+        },
+    )
+    assert res.status_code == 303
+    uscc = world["e1"]
+    source, code = _sql(world, "SELECT source, code FROM issues ORDER BY 1, 2 LIMIT 1")[0]
+    pages = {
+        "prov": [
+            "/",
+            "/rankings",
+            f"/firm/{uscc}",
+            "/quality",
+            f"/quality?source={source}&code={code}",
+            "/runs",
+            f"/runs/{other}",
+            f"/runs?a={run}&b={other}",
+            "/objections",
+            "/upload",
+            "/password",
+            "/no-such-page",
+        ],
+        "county": [
+            "/",
+            "/rankings",
+            f"/runs/{run}",
+            f"/objections?run={run}",
+            f"/objections/{fid}",
+        ],
+        "ent": ["/confirm", f"/confirm?run={run}", f"/firm/{uscc}", "/runs"],
+        "uploader": ["/quality", "/upload"],
+        "auditor": ["/"],
+    }
+    data = _data_values(world)
+    problems = {}
+    for user, paths in pages.items():
+        client: TestClient = world["clients"][user]
+        for path in paths:
+            res = client.get(
+                path, params={"lang": "en"}, headers={"Accept": "text/html"}, follow_redirects=True
+            )
+            assert res.headers["content-type"].startswith("text/html"), path
+            assert re.search(r'<html lang="en"', res.text), (user, path)
+            found = _untranslated(res.text, data)
+            if found:
+                problems[f"{user} {path}"] = found
+    # The login page, before logging in.
+    anon = TestClient(app)
+    found = _untranslated(anon.get("/login", params={"lang": "en"}).text, data)
+    if found:
+        problems["anonymous /login"] = found[:5]
+    if problems:  # the full list, to fix them all at once
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "untranslated.json").write_text(
+            json.dumps(problems, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+    assert not problems, problems

@@ -68,12 +68,14 @@ def _register_web_commands() -> None:
     from mujun.auth.audit_cli import audit_app
     from mujun.auth.cli import users_app
     from mujun.web.cli import serve_command
+    from mujun.workflow.cli import runs_app
 
     app.add_typer(users_app, name="users", help="账户管理 / user accounts")
     from mujun.loweff.cli import loweff_app
 
     app.add_typer(loweff_app, name="loweff", help="低效企业认定与整治跟踪 / low-efficiency firms")
     app.add_typer(audit_app, name="audit", help="审计日志 / the audit log")
+    app.add_typer(runs_app, name="runs", help="评价批次：公示与定稿 / runs: publish, finalise")
     app.command("serve")(friendly(serve_command))
 
 

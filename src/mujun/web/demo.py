@@ -150,8 +150,8 @@ DEMO_PASSWORD = "Mujun-demo-2030"
 def main(argv: list[str] | None = None) -> None:
     """``python -m mujun.web.demo --db STORE``: create (or reuse) the demo accounts and print them.
 
-    Used by ``make demo``; publishes nothing, so the county and city analysts and the enterprise
-    see data only once a run is published (the province administrator sees drafts too).
+    Used by ``make demo`` after ``make demo-publish`` has published the runs, so every role sees
+    data at once.
     """
     import argparse
 

@@ -33,6 +33,14 @@ STATUS_TEXT = {
 }
 
 
+def in_language(message: str, lang: str) -> str:
+    """One language of a bilingual message (中文 / English): the English part on English pages,
+    the whole message otherwise (Chinese first, as stored)."""
+    if lang == "en" and " / " in message:
+        return message.split(" / ", 1)[1]
+    return message
+
+
 class HttpError(Exception):
     """An API error with a status and one or more messages (Chinese first)."""
 
@@ -76,11 +84,19 @@ def error_response(
 ) -> Response:
     """The error as JSON, or as the error page for a browser."""
     if wants_html(request):
+        from mujun.web.pages.i18n import request_lang
+
+        lang = request_lang(request)[0]
         templates: Jinja2Templates = request.app.state.templates
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"status": status, "title": STATUS_TEXT.get(status, str(status)), "errors": errors},
+            {
+                "status": status,
+                "lang": lang,
+                "title": in_language(STATUS_TEXT.get(status, str(status)), lang),
+                "errors": [in_language(e, lang) for e in errors],
+            },
             status_code=status,
             headers=headers,
         )

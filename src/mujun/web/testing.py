@@ -41,3 +41,29 @@ def login(client: Any, username: str, password: str) -> Any:
 def post(client: Any, path: str, json: Any = None) -> Any:
     """A state-changing POST with the CSRF header, as a page's script would send it."""
     return client.post(path, json=json, headers=csrf_headers(client))
+
+
+def create_accounts(
+    store: Any,
+    accounts: dict[str, tuple[Any, dict[str, Any]]],
+    *,
+    settings: Any,
+    now: datetime,
+    password: str,
+) -> None:
+    """Create ``{username: (role, attributes)}`` accounts with ``password`` and no forced
+    change, as a test's world needs them."""
+    from mujun.auth import Actor, create_user
+
+    for name, (role, attrs) in accounts.items():
+        create_user(
+            store,
+            username=name,
+            role=role,
+            now=now,
+            actor=Actor("test", "cli"),
+            settings=settings,
+            password=password,
+            must_change_password=False,
+            **attrs,
+        )

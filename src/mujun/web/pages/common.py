@@ -26,7 +26,19 @@ from mujun.store import Store
 from mujun.web.db import Database
 from mujun.web.deps import AuthSession, OptionalSessionDep, client_ip
 from mujun.web.errors import forbidden
-from mujun.web.pages.i18n import LANG_COOKIE, class_label, request_lang, state_label, translator
+from mujun.web.pages.i18n import (
+    DEPARTMENTS_EN,
+    FIELDS_EN,
+    INDICATORS_EN,
+    LANG_COOKIE,
+    class_label,
+    count_label,
+    request_lang,
+    state_label,
+    term,
+    translator,
+    unit_label,
+)
 from mujun.web.queries import RunRow, visible_runs
 from mujun.web.readmodel import unread_notices
 from mujun.web.security import CSRF_COOKIE
@@ -229,6 +241,10 @@ def render(
         "lang": lang,
         "class_label": lambda k: class_label(k, lang),
         "run_status": lambda s: state_label("run_status", s, lang),
+        "unit": lambda u: unit_label(u, lang),
+        "field_label": lambda key, stored=None: term(FIELDS_EN, key, stored, lang),
+        "indicator_label": lambda key, stored=None: term(INDICATORS_EN, key, stored, lang),
+        "count_label": lambda entry: count_label(entry, lang),
         "result_status": lambda s: state_label("result_status", s, lang),
         "viewer": viewer,
         "user": user,
@@ -257,6 +273,11 @@ def render(
             context.get("tree_path")
             or ("/rankings" if request.url.path.startswith("/rankings") else "/"),
         )
+    if lang == "en" and "departments" in context:
+        context = {
+            **context,
+            "departments": {k: DEPARTMENTS_EN.get(k, v) for k, v in context["departments"].items()},
+        }
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
     if chosen:
         response.set_cookie(LANG_COOKIE, lang, path="/", samesite="lax", max_age=365 * 86400)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from mujun.auth.roles import Role
+from mujun.reports.common import departments
 from mujun.store import Store
 from mujun.web.db import Database
 from mujun.web.deps import StoreDep
@@ -23,8 +24,8 @@ from mujun.web.pages.flow import (
     mask_name,
     refusals,
     valid_run_id,
-    workflow_settings,
 )
+from mujun.web.workflow_scope import workflow_settings
 from mujun.workflow.confirmations import enterprise_runs, file_answer, firm_sheet
 from mujun.workflow.evidence import check_evidence
 from mujun.workflow.runs import local_today
@@ -68,6 +69,7 @@ def _page(
         "figures": [f for f in sheet["fields"] if f["stage"] == "sheet"] if sheet else [],
         "firm_name": _firm_name(store, chosen.run_id, uscc) if chosen else "",
         "masked_uscc": mask_code(uscc),
+        "departments": departments(),
         "masked_user": mask_name(viewer.user.display_name) or mask_code(viewer.user.username),
         "today": today,
         "error": error,

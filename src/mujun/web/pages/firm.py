@@ -27,7 +27,7 @@ from mujun.web.pages.data import (
     firm_row,
 )
 from mujun.web.pages.excel import xlsx_response
-from mujun.web.pages.i18n import request_lang
+from mujun.web.pages.i18n import INDICATORS_EN, request_lang, term
 from mujun.web.pages.robustness import robustness_context
 from mujun.web.queries import visible_run, visible_runs
 
@@ -68,8 +68,12 @@ def portrait(request: Request, viewer: ViewerDep, store: StoreDep, uscc: Uscc) -
         raise _not_found(uscc)
     items = firm_items(store, run_id, uscc, row.get("cohort"))
     register = firm_register(store, year, uscc) or {}
+    lang = request_lang(request)[0]
     radar = [
-        {"name": i["name"] or i["indicator"], "value": round(100 * i["percentile"], 1)}
+        {
+            "name": term(INDICATORS_EN, i["indicator"], i["name"] or i["indicator"], lang),
+            "value": round(100 * i["percentile"], 1),
+        }
         for i in items
         if i["percentile"] is not None
     ]

@@ -2,7 +2,7 @@
 the runs it may act on, objections in scope, and masking of personal data.
 
 The pages call the domain functions of :mod:`mujun.workflow` through the one writer, as the JSON
-API does, with the same scope rules (``mujun.auth.scope``).
+API does, with the same scope rules (:mod:`mujun.web.workflow_scope`, shared with the API).
 """
 
 from __future__ import annotations
@@ -11,27 +11,15 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import Request
-
-from mujun.auth.roles import PROVINCE_CODE, REGION_ROLES
-from mujun.auth.scope import covers, data_scope
+from mujun.auth.roles import REGION_ROLES
 from mujun.store import Store
-from mujun.web.errors import HttpError, forbidden, not_found
+from mujun.web import workflow_scope as scope
+from mujun.web.errors import HttpError, forbidden
 from mujun.web.pages.common import Viewer
-from mujun.web.queries import visible_run
-from mujun.workflow import WorkflowError, WorkflowSettings
-from mujun.workflow.confirmations import get_filing
-from mujun.workflow.runs import RunRef, get_run
+from mujun.web.workflow_scope import STATUS_OF_KIND
+from mujun.workflow import WorkflowError
+from mujun.workflow.runs import RunRef
 
-# What each kind of workflow refusal answers on a page.
-STATUS_OF_KIND = {
-    "invalid": 400,
-    "forbidden": 403,
-    "not-found": 404,
-    "conflict": 409,
-    "too-large": 413,
-    "unsupported": 415,
-}
 RUN_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
 
 
@@ -54,11 +42,6 @@ def refusals() -> Iterator[None]:
         raise PageRefusal(STATUS_OF_KIND[exc.kind], message) from None
 
 
-def workflow_settings(request: Request) -> WorkflowSettings:
-    """The app's workflow settings (folders next to the store unless configured)."""
-    return request.app.state.workflow_settings
-
-
 def valid_run_id(run_id: str | None) -> str | None:
     """``run_id`` when it looks like a run id (else None)."""
     if run_id and len(run_id) <= 64 and set(run_id) <= RUN_ID_CHARS:
@@ -72,51 +55,22 @@ def require_analyst(viewer: Viewer) -> None:
         raise forbidden("您的角色无权办理该事项 / your role may not do this")
 
 
-def analyst_region(viewer: Viewer) -> str | None:
-    """The region the analyst acts for (the province for the province administrator)."""
-    return data_scope(viewer.user).region
-
-
 def may_act_on(viewer: Viewer, run_region: str) -> bool:
     """Whether the analyst's region covers the run's region (publish, finalise, rerun)."""
-    region = analyst_region(viewer)
-    return viewer.user.role in REGION_ROLES and region is not None and covers(region, run_region)
+    return scope.may_act_on(viewer.user, run_region)
 
 
 def acting_run(store: Store, viewer: Viewer, run_id: str) -> RunRef:
-    """A run the analyst may act on: visible (else 404) and inside its region (else 403)."""
+    """A run the analyst may act on: an analyst's role (else 403), visible (else 404) and
+    inside its region (else 403)."""
     require_analyst(viewer)
-    if visible_run(store, viewer.scope, run_id) is None:
-        raise not_found(f"评价批次 {run_id}", f"run {run_id}")
-    try:
-        run = get_run(store, run_id)
-    except WorkflowError:
-        raise not_found(f"评价批次 {run_id}", f"run {run_id}") from None
-    if not may_act_on(viewer, run.region):
-        raise forbidden(
-            f"批次 {run_id} 的范围（{run.region}）超出您的权限 / the run covers {run.region}, "
-            "beyond your region"
-        )
-    return run
+    return scope.acting_run(store, viewer.user, run_id)
 
 
 def filing_in_scope(store: Store, viewer: Viewer, filing_id: int) -> dict[str, Any]:
     """An objection whose firm lies in the analyst's region (404 otherwise)."""
     require_analyst(viewer)
-    try:
-        filing = get_filing(store, filing_id)
-    except WorkflowError:
-        filing = None
-    region = analyst_region(viewer)
-    if (
-        filing is None
-        or region is None
-        or visible_run(store, viewer.scope, filing["run_id"]) is None
-        # A firm of unknown county is seen by the province only.
-        or not covers(region, filing["county_code"] or PROVINCE_CODE)
-    ):
-        raise not_found(f"异议 {filing_id}", f"objection {filing_id}")
-    return filing
+    return scope.filing_in_scope(store, viewer.user, filing_id)
 
 
 def parse_id(text: str) -> int:

@@ -289,9 +289,62 @@ LABELS: dict[str, tuple[str, str]] = {
     "publications_history": ("公示记录", "Publication history"),
     "published_at": ("发布时间", "Published"),
     "state": ("状态", "State"),
-    "date_to": ("至", "to"),
+    "window_to": ("至", "to"),
     "no_publications": ("尚无公示", "No publications yet"),
+    "per_mu_unit": ("（万元/亩）", " (10k yuan/mu)"),
+    "year_period": ("{y}年度", "year {y}"),
 }
+
+# Terms the pages show that come from code or reference data, in English (Chinese is as stored).
+DEPARTMENTS_EN = {
+    "register": "Market regulation (register)",
+    "tax": "Tax",
+    "stats": "Statistics",
+    "power": "Power supply",
+    "env": "Ecology and environment",
+    "land": "Natural resources",
+    "water": "Water supply",
+    "events": "Event lists",
+}
+INDICATORS_EN = {
+    "tax_mu": "Tax per mu",
+    "va_mu": "Value added per mu",
+    "va_energy": "Value added per energy use",
+    "va_emissions": "Value added per emissions",
+    "labour": "Labour productivity",
+    "rd_ratio": "R&D intensity",
+    "tax_electricity": "Tax per electricity use",
+    "revenue_mu": "Revenue per mu",
+    "score": "Total score",
+}
+FIELDS_EN = {
+    "land_own_mu": "Own land area",
+    "land_leased_mu": "Leased land area",
+    "tax_paid": "Tax paid",
+    "value_added": "Industrial value added",
+    "revenue": "Main business revenue",
+    "employees": "Average employees",
+    "energy": "Comprehensive energy use",
+    "rd": "R&D spending",
+    "electricity": "Electricity use",
+    "water": "Water use",
+    "cod": "COD emissions",
+    "ammonia": "Ammonia nitrogen emissions",
+    "so2": "SO2 emissions",
+    "nox": "NOx emissions",
+    "exemption": "Exemption application",
+}
+UNITS_EN = {
+    "万元": "10k yuan",
+    "亩": "mu",
+    "人": "persons",
+    "吨标煤": "tce",
+    "吨": "t",
+    "千瓦时": "kWh",
+    "万千瓦时": "10 MWh",
+    "立方米": "m³",
+}
+UNCLASSED_EN = {"暂评": "Provisional", "不参评": "Not evaluated", "未分类": "Unclassified"}
 
 # SMS login, notifications, the audit log and the enterprise home page.
 LABELS.update(
@@ -370,6 +423,29 @@ def state_label(prefix: str, value: str | None, lang: str) -> str:
     """The label of a state (``run_status``, ``fig_state``, …); an unknown one as it is."""
     key = f"{prefix}_{value}"
     return translator(lang)(key) if key in LABELS else (value or "")
+
+
+def unit_label(unit: str | None, lang: str) -> str:
+    """A unit as the page's language writes it: 万元/亩 or 10k yuan/mu."""
+    if not unit or lang != "en":
+        return unit or ""
+    return "/".join(UNITS_EN.get(part, part) for part in unit.split("/"))
+
+
+def term(table: dict[str, str], key: str | None, stored: str | None, lang: str) -> str:
+    """A department, indicator or field name in ``lang``: English from ``table`` by key, else
+    the stored (Chinese) name."""
+    if lang == "en" and key in table:
+        return table[key]
+    return stored or key or ""
+
+
+def count_label(entry: dict, lang: str) -> str:
+    """The name of a class count in a notice: the class, or 暂评 / 不参评 / 未分类."""
+    if entry.get("class"):
+        return class_label(entry["class"], lang)
+    name = entry.get("name") or ""
+    return UNCLASSED_EN.get(name, name) if lang == "en" else name
 
 
 def class_label(klass: str | None, lang: str) -> str:

@@ -26,9 +26,9 @@ from mujun.web.pages.flow import (
     may_act_on,
     refusals,
     valid_run_id,
-    workflow_settings,
 )
 from mujun.web.queries import visible_run, visible_runs
+from mujun.web.workflow_scope import workflow_settings
 from mujun.workflow import WorkflowError
 from mujun.workflow.confirmations import open_round
 from mujun.workflow.publication import (

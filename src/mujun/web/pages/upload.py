@@ -25,8 +25,9 @@ from mujun.store import Store
 from mujun.web.deps import StoreDep
 from mujun.web.errors import forbidden, not_found
 from mujun.web.pages.common import Viewer, ViewerDep, render
-from mujun.web.pages.flow import PageRefusal, parse_id, refusals, workflow_settings
+from mujun.web.pages.flow import PageRefusal, parse_id, refusals
 from mujun.web.upload_flow import may_see_upload, receive_upload, start_upload
+from mujun.web.workflow_scope import workflow_settings
 from mujun.workflow import WorkflowError
 from mujun.workflow.uploads import get_upload, list_uploads
 

@@ -12,18 +12,18 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mujun.auth.audit import Actor
-from mujun.auth.roles import PROVINCE_CODE, REGION_ROLES, Role
-from mujun.auth.scope import covers, data_scope, scope_condition
+from mujun.auth.roles import REGION_ROLES, Role
+from mujun.auth.scope import data_scope, scope_condition
 from mujun.auth.users import User
 from mujun.store import Store
 from mujun.web.db import Database
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
-from mujun.web.errors import HttpError, forbidden, not_found
+from mujun.web.errors import HttpError, not_found
 from mujun.web.models import (
     WORKFLOW_ERRORS,
     FilingOut,
@@ -36,6 +36,12 @@ from mujun.web.models import (
     plain,
 )
 from mujun.web.queries import visible_run
+from mujun.web.workflow_scope import (
+    STATUS_OF_KIND,
+    acting_run,
+    filing_in_scope,
+    workflow_settings,
+)
 from mujun.workflow import WorkflowError, WorkflowSettings
 from mujun.workflow.confirmations import (
     enterprise_runs,
@@ -48,7 +54,7 @@ from mujun.workflow.confirmations import (
 )
 from mujun.workflow.evidence import check_evidence, read_evidence
 from mujun.workflow.rerun import rerun_with_corrections
-from mujun.workflow.runs import RunRef, get_run, local_today
+from mujun.workflow.runs import local_today
 
 router = APIRouter(tags=["confirmation 确认与异议"], responses=WORKFLOW_ERRORS)
 Analyst = Annotated[User, Depends(require_roles(*REGION_ROLES))]
@@ -56,16 +62,6 @@ Enterprise = Annotated[User, Depends(require_roles(Role.ENTERPRISE))]
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="评价批次 / run id")]
 FieldName = Annotated[str, Path(pattern=r"^[a-z_0-9]{1,32}$", description="字段 / sheet field")]
 FilingId = Annotated[int, Path(ge=1, le=2**31 - 1, description="异议编号 / filing id")]
-
-# What each kind of workflow refusal answers.
-STATUS_OF_KIND = {
-    "invalid": 400,
-    "forbidden": 403,
-    "not-found": 404,
-    "conflict": 409,
-    "too-large": 413,
-    "unsupported": 415,
-}
 
 
 @contextlib.contextmanager
@@ -80,50 +76,7 @@ def workflow_errors() -> Iterator[None]:
         raise HttpError(STATUS_OF_KIND[exc.kind], *errors) from None
 
 
-def get_workflow_settings(request: Request) -> WorkflowSettings:
-    """The app's workflow settings (folders next to the store unless configured)."""
-    return request.app.state.workflow_settings
-
-
-WorkflowSettingsDep = Annotated[WorkflowSettings, Depends(get_workflow_settings)]
-
-
-def user_region(user: User) -> str | None:
-    """The region an analyst acts for (the province for the province administrator)."""
-    return data_scope(user).region
-
-
-def acting_run(store: Store, user: User, run_id: str) -> RunRef:
-    """A run the analyst may act on: visible (else 404) and inside its region (else 403)."""
-    if visible_run(store, data_scope(user), run_id) is None:
-        raise not_found(f"评价批次 {run_id}", f"run {run_id}")
-    with workflow_errors():
-        run = get_run(store, run_id)
-    region = user_region(user)
-    if region is None or not covers(region, run.region):
-        raise forbidden(
-            f"批次 {run_id} 的范围（{run.region}）超出您的权限 / the run covers {run.region}, "
-            "beyond your region"
-        )
-    return run
-
-
-def filing_in_scope(store: Store, user: User, filing_id: int) -> dict:
-    """A filing whose firm lies in the analyst's region (404 otherwise)."""
-    try:
-        filing = get_filing(store, filing_id)
-    except WorkflowError:
-        filing = None
-    region = user_region(user)
-    if (
-        filing is None
-        or region is None
-        or visible_run(store, data_scope(user), filing["run_id"]) is None
-        # A firm of unknown county is seen by the province only.
-        or not covers(region, filing["county_code"] or PROVINCE_CODE)
-    ):
-        raise not_found(f"异议 {filing_id}", f"filing {filing_id}")
-    return filing
+WorkflowSettingsDep = Annotated[WorkflowSettings, Depends(workflow_settings)]
 
 
 class RoundIn(BaseModel):
