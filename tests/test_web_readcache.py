@@ -396,13 +396,13 @@ def test_a_new_run_and_its_publication_show_on_the_next_request(world, tmp_path)
     assert db.generation == generation + 1
     assert f'data-total="{_a_count(world, world["run"])}"' in first.text
     assert _a_count(world, new) == 0 < _a_count(world, world["run"])
+    # A draft does not displace the published run in force on the pages ...
     page = analyst.get("/rankings", params={"class": "A"}).text
-    assert 'data-total="0"' in page
-    assert new in analyst.get("/").text  # the overview now counts the county from the new run
-    # The enterprise sees only published runs: not the draft ...
+    assert f'data-total="{_a_count(world, world["run"])}"' in page
+    # ... and the enterprise does not see it at all ...
     history = ent.get(f"/firm/{world['firm']}").text
     assert new not in history
-    # ... until it is published, at once.
+    # ... until it is published: then every page shows it at once.
     res = post(
         analyst,
         f"/api/v1/runs/{new}/publish",
@@ -410,6 +410,9 @@ def test_a_new_run_and_its_publication_show_on_the_next_request(world, tmp_path)
     )
     assert res.status_code == 201, res.json()
     assert new in ent.get(f"/firm/{world['firm']}").text
+    page = analyst.get("/rankings", params={"class": "A"}).text
+    assert 'data-total="0"' in page
+    assert new in analyst.get("/").text  # the overview now counts the county from the new run
 
 
 def test_an_accepted_correction_shows_in_the_new_runs_figures_at_once(world):
@@ -434,6 +437,13 @@ def test_an_accepted_correction_shows_in_the_new_runs_figures_at_once(world):
     res = post(analyst, f"/api/v1/runs/{run}/rerun")
     assert res.status_code == 201, res.json()
     new = res.json()["run_id"]
+    # The corrected run is in force once published (a draft never displaces a published run).
+    res = post(
+        analyst,
+        f"/api/v1/runs/{new}/publish",
+        {"basis": [{"title": "实施办法", "doc_no": "演示〔2030〕3号"}], "contact_phone": "0576-1"},
+    )
+    assert res.status_code == 201, res.json()
     total, klass = _sql(
         world, 'SELECT total, "class" FROM results WHERE run_id = ? AND uscc = ?', [new, firm]
     )[0]
