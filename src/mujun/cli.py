@@ -82,6 +82,16 @@ def _register_web_commands() -> None:
 _register_web_commands()
 
 
+def _register_policy_commands() -> None:
+    from mujun.policy.cli import policy_app, whatif_command
+
+    app.add_typer(policy_app, name="policy", help="差别化政策台账 / policy ledger of a run")
+    app.command("whatif")(friendly(whatif_command))  # type: ignore[arg-type]
+
+
+_register_policy_commands()
+
+
 @app.command("composite")
 @friendly
 def composite(

@@ -593,6 +593,61 @@ MIGRATIONS += (
 )
 
 
+MIGRATIONS += (
+    Migration(
+        8,
+        "policy ledger",
+        # One application = one policy set applied to one run; re-applying the same policy set
+        # replaces its rows. amount_wan is seen from the firm (+ pays, − saves); quota cuts have
+        # their amount in amount_unit (吨标煤, 吨) and no amount_wan.
+        """
+        CREATE TABLE policy_sets (
+            policy_hash VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            region VARCHAR,
+            body JSON NOT NULL
+        );
+        CREATE TABLE policy_applications (
+            run_id VARCHAR NOT NULL,
+            policy_hash VARCHAR NOT NULL,
+            year INTEGER NOT NULL,
+            applied_at TIMESTAMP NOT NULL,
+            applied_by VARCHAR,
+            firms INTEGER NOT NULL,
+            ledger_rows INTEGER NOT NULL,
+            previous_runs JSON,
+            PRIMARY KEY (run_id, policy_hash)
+        );
+        CREATE TABLE policy_ledger (
+            run_id VARCHAR NOT NULL,
+            policy_hash VARCHAR NOT NULL,
+            year INTEGER NOT NULL,
+            period VARCHAR NOT NULL,
+            uscc VARCHAR NOT NULL,
+            name VARCHAR,
+            county_code VARCHAR,
+            city_code VARCHAR,
+            industry_code VARCHAR,
+            size VARCHAR,
+            class VARCHAR NOT NULL,
+            consecutive_years INTEGER NOT NULL,
+            lever VARCHAR NOT NULL,
+            lever_name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            base_quantity DOUBLE,
+            base_unit VARCHAR,
+            rate DOUBLE,
+            rate_unit VARCHAR,
+            amount DOUBLE,
+            amount_unit VARCHAR,
+            amount_wan DOUBLE,
+            rule VARCHAR NOT NULL
+        );
+        """,
+    ),
+)
+
 # Migrations are applied by version membership and numbers may have gaps (several branches add
 # theirs in parallel), so the schema version is the highest number, not the last one listed.
 SCHEMA_VERSION = max(m.version for m in MIGRATIONS)
