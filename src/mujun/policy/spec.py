@@ -91,7 +91,7 @@ class LandUseTaxRelief(_Lever):
     right only: the base is the firm's OWN land (a tenant pays no land-use tax, so it gets no
     relief). Amount = own m² × the county's rate × relief share ÷ 10,000 (万元), a saving."""
 
-    kind: Literal["land-use-tax-relief"]
+    kind: Literal["land-use-tax-relief"] = Field(description="lever kind")
     relief: dict[str, float] = Field(
         description="class code → share of the tax relieved (1 = 100 %), e.g. {A: 1, B: 0.8}"
     )
@@ -119,7 +119,7 @@ class ElectricitySurcharge(_Lever):
     consecutive years in that class (Fenghua 2022: D 0.1, then 0.3, then 0.5 元/kWh). Amount =
     kWh × rate ÷ 10,000 (万元), paid by the firm."""
 
-    kind: Literal["electricity-surcharge"]
+    kind: Literal["electricity-surcharge"] = Field(description="lever kind")
     rates: dict[str, list[float]] = Field(
         description="class code → 元/kWh in the 1st, 2nd, 3rd … consecutive year in that class "
         "(the last value repeats); a single number applies every year"
@@ -139,7 +139,7 @@ class WaterSurcharge(_Lever):
     """A markup on the water price by class (Rui'an: C +15 % or +30 %), on the m³ of the water
     file. Amount = m³ × the county's price × markup ÷ 10,000 (万元), paid by the firm."""
 
-    kind: Literal["water-surcharge"]
+    kind: Literal["water-surcharge"] = Field(description="lever kind")
     markup: dict[str, list[float]] = Field(
         description="class code → share added to the price (0.15 = +15 %), by consecutive year "
         "in that class like electricity rates; a single number applies every year"
@@ -163,7 +163,9 @@ class QuotaCut(_Lever):
     """A cut of the energy-use (吨标煤) or emission (吨 of COD + 氨氮 + SO₂ + NOx) quota by class,
     as a share of the firm's current use. Amount = current use × cut, in the quantity's unit."""
 
-    kind: Literal["energy-quota-cut", "emission-quota-cut"]
+    kind: Literal["energy-quota-cut", "emission-quota-cut"] = Field(
+        description="energy use (吨标煤) or emissions (吨)"
+    )
     cuts: dict[str, list[float]] = Field(
         description="class code → share of current use cut (0.1 = 10 %), by consecutive year in "
         "that class; a single number applies every year"
@@ -183,7 +185,7 @@ class Measure(_Lever):
     """A measure without an amount (A: priority for new land and credit; D: excluded from
     direct power trading), recorded in the ledger for the classes it names."""
 
-    kind: Literal["measure"]
+    kind: Literal["measure"] = Field(description="lever kind")
     texts: dict[str, str] = Field(description="class code → the measure, in Chinese")
 
 
