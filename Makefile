@@ -81,6 +81,7 @@ bench: install
 	$(PY) bench/evaluate.py
 	$(PY) bench/web.py
 	$(PY) bench/notify.py
+	$(PY) bench/policy.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .ruff_cache .hypothesis

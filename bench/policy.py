@@ -1,14 +1,20 @@
-"""Benchmark: robustness of classes and paths to the next class on the full province.
+"""Benchmark: robustness of classes, paths to the next class, what-if and the policy ledger on
+the full province.
 
 Prints best-of-N figures (the machine may be shared): re-scoring the run in memory, 1,000 Monte
 Carlo draws over the weights (± spread) and, separately, over weights, benchmark strategies and
 normalisation methods; the Sobol analysis with its budget of model evaluations; the paths of
 every classed firm × lever. Targets (2 cores): 1,000 draws <= 60 s.
 
+What-if and ledger (``--part policy``): building the what-if base (load and score the year once
+per page), what-if with changed weights (target <= 1 s), bands, benchmark strategy and policy
+rates (re-score, re-classify, policy amounts), and the policy ledger of the run (read, compute,
+write).
+
     .venv/bin/python bench/policy.py --db STORE --run RUN [--repeat 3] [--draws 1000]
+        [--part all|robustness|policy]
 
 Without --db the full demo province is generated, ingested and evaluated first (not timed).
-(The what-if figures of the policy engine are added to this script by its own work.)
 """
 
 from __future__ import annotations
@@ -22,6 +28,65 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+RULES = ROOT / "rules" / "zhejiang-default.yaml"
+POLICY = ROOT / "rules" / "policies" / "zhejiang-default.yaml"
+WHATIFS = {
+    "weights (tax/mu 40)": ["weights.tax_mu=40"],
+    "bands 25/45/25/5": ["bands=0.25,0.45,0.25,0.05"],
+    "benchmark cohort mean": ["benchmark=cohort-mean"],
+    "policy rates only": ["policy.electricity_surcharge.D=0.2,0.4,0.6"],
+}
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    """The fastest of ``repeat`` calls and the last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def whatif_figures(db: Path, year: int, repeat: int) -> None:
+    """Print the what-if figures: base build, then each kind of change."""
+    from mujun.policy import load_policy
+    from mujun.rules import load_rules
+    from mujun.store import open_store
+    from mujun.whatif import build_base, parse_changes, simulate
+
+    rules, policy = load_rules(RULES), load_policy(POLICY)
+    with open_store(db) as store:
+        t_base, base = best(lambda: build_base(store, year, rules=rules, policy=policy), repeat)
+        n = base.firms.n  # type: ignore[attr-defined]
+        print(f"what-if base ({n:,} firms): load and score {t_base:.2f} s (once per page)")
+        for label, sets in WHATIFS.items():
+            changes = parse_changes(sets)
+            t, result = best(lambda c=changes: simulate(base, c, store), repeat)
+            target = " (target 1)" if label.startswith("weights") else ""
+            print(
+                f"what-if {label}: {t:.2f} s{target}, path {result.path}, "  # type: ignore[attr-defined]
+                f"{result.n_moved:,} firms move class"  # type: ignore[attr-defined]
+            )
+
+
+def ledger_figures(db: Path, run: str, repeat: int) -> None:
+    """Print the policy ledger figures: read, compute, write."""
+    from mujun.policy import load_policy
+    from mujun.policy.ledger import apply_policy, build_ledger, load_policy_inputs
+    from mujun.store import open_store
+
+    policy = load_policy(POLICY)
+    with open_store(db) as store:
+        t_read, inputs = best(lambda: load_policy_inputs(store, run), repeat)
+        t_build, ledger = best(lambda: build_ledger(inputs, policy), repeat)  # type: ignore[arg-type]
+        t_write, summary = best(lambda: apply_policy(store, run, policy), repeat)
+    print(
+        f"policy ledger of {run}: {summary['firms']:,} classed firms, "  # type: ignore[index]
+        f"{ledger.num_rows:,} rows; read {t_read:.2f} s, compute {t_build:.2f} s, "  # type: ignore[attr-defined]
+        f"read + compute + write {t_write:.2f} s"
+    )
 
 
 def _province(workdir: Path) -> tuple[Path, str]:
@@ -47,6 +112,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--sobol-n", type=int, default=128)
+    ap.add_argument("--part", choices=("all", "robustness", "policy"), default="all")
     args = ap.parse_args()
     from mujun.paths import compute_paths
     from mujun.robustness.analysis import RobustnessSettings, analyse
@@ -60,6 +126,14 @@ def main() -> None:
         def keep(key: str, value: float) -> None:
             best[key] = min(best.get(key, float("inf")), value)
 
+        if args.part in ("all", "policy"):
+            with open_store(db) as store:  # read-write: applies pending migrations
+                year = int(store.scalar("SELECT year FROM runs WHERE run_id = ?", [run]))
+            print(f"what-if and ledger, best of {args.repeat} (machine shared)", flush=True)
+            whatif_figures(db, year, args.repeat)
+            ledger_figures(db, run, args.repeat)
+            if args.part == "policy":
+                return
         with open_store(db) as store:  # read-write: applies pending migrations
             for _ in range(args.repeat):
                 t = time.perf_counter()

@@ -12,6 +12,8 @@ from mujun.auth import Actor, Role
 from mujun.evaluation import evaluate
 from mujun.loweff import identify, parse_loweff_rules
 from mujun.paths import compute_paths
+from mujun.policy import load_policy
+from mujun.policy.ledger import apply_policy
 from mujun.robustness.analysis import RobustnessSettings, analyse
 from mujun.robustness.runscore import load_run_scoring
 from mujun.robustness.tables import write_analysis
@@ -46,6 +48,10 @@ def world(tmp_path_factory):
         )
         k1, c1 = busiest_county(store)
         county_draft = evaluate(store, 2023, rules=rules, region=k1).run_id
+        # The policy ledger of the published run and of the county draft (every firm gets rows).
+        policy = load_policy(ROOT / "rules" / "policies" / "zhejiang-default.yaml")
+        for run_id in (published, county_draft):
+            apply_policy(store, run_id, policy, applied_by="setup")
         k2 = store.scalar(
             "SELECT county_code FROM results WHERE run_id = ? AND city_code = ? "
             "AND county_code <> ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
@@ -298,6 +304,12 @@ def test_the_matrix_covers_every_get_endpoint_of_the_api(world):
         "/api/v1/loweff/cases/{case_id}",
         "/api/v1/loweff/summary",
     }
+    # The policy ledger: in WORKFLOW_REQUESTS below.
+    covered |= {
+        "/api/v1/runs/{run_id}/policy",
+        "/api/v1/runs/{run_id}/policy/ledger",
+        "/api/v1/runs/{run_id}/policy/{uscc}",
+    }
     # Open by design: no data behind them.
     public = {"/api/v1/health", "/api/v1/csrf", "/api/v1/me"}
     assert api_gets - public == covered
@@ -442,6 +454,13 @@ WORKFLOW_REQUESTS = {
     "loweff-case-e1": "/api/v1/loweff/cases/{case_e1}",
     "loweff-case-e2": "/api/v1/loweff/cases/{case_e2}",
     "loweff-case-e3": "/api/v1/loweff/cases/{case_e3}",
+    "policy-published": "/api/v1/runs/{published}/policy",
+    "policy-draft": "/api/v1/runs/{draft}/policy",
+    "policy-other-city": "/api/v1/runs/{published}/policy?region={c2}",
+    "policy-ledger": "/api/v1/runs/{published}/policy/ledger?page_size=500",
+    "policy-ledger-county-draft": "/api/v1/runs/{county_draft}/policy/ledger?page_size=500",
+    "policy-firm-e1": "/api/v1/runs/{published}/policy/{e1}",
+    "policy-firm-e3": "/api/v1/runs/{published}/policy/{e3}",
 }
 PAGE_REQUESTS = {
     "page-overview": "/",
@@ -465,6 +484,14 @@ PAGE_REQUESTS = {
     "page-loweff-case-e3": "/loweff/cases/{case_e3}",
     "page-home": "/home",
     "page-notifications": "/notifications",
+    "page-policy": "/policy",
+    "page-policy-other-city": "/policy?region={c2}",
+    "page-policy-xlsx": "/policy.xlsx",
+    "page-policy-overview": "/policy/overview",
+    "page-policy-firm-e1": "/policy/firm/{e1}?run={published}",
+    "page-policy-firm-e3": "/policy/firm/{e3}?run={published}",
+    "page-whatif": "/whatif",
+    "page-whatif-result": "/whatif/result?w_above_tax_mu=60&w_above_va_mu=0",
 }
 OFFICIALS = ("prov", "city", "county", "county2")
 ADMINS = ("sysadmin", "secadmin", "auditor")
@@ -509,6 +536,12 @@ def _expected_workflow(user: str) -> dict[str, int | tuple[int, ...]]:
         "loweff-entries-other-city": 200 if user == "prov" else 403,
         "loweff-summary": 200 if official else 403,
         **{f"loweff-case-{e}": 200 if e in firm_scope else 404 for e in ("e1", "e2", "e3")},
+        "policy-published": 200,
+        "policy-draft": 200 if sees_draft else 404,
+        "policy-other-city": 200 if user == "prov" else (403 if official else 200),
+        "policy-ledger": 200,
+        "policy-ledger-county-draft": 200 if sees_county_draft else 404,
+        **{f"policy-firm-{e}": 200 if e in firm_scope else 404 for e in ("e1", "e3")},
     }
     return out
 
@@ -544,6 +577,14 @@ def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
             "page-loweff-case-e3": 200 if "e3" in firm_scope else 404,
             "page-home": 303,  # the enterprise home page only: officials go to "/"
             "page-notifications": 200,
+            "page-policy": 200,
+            "page-policy-other-city": 200 if user == "prov" else 403,
+            "page-policy-xlsx": 200,
+            "page-policy-overview": 200,
+            "page-policy-firm-e1": 200 if "e1" in firm_scope else 404,
+            "page-policy-firm-e3": 200 if "e3" in firm_scope else 404,
+            "page-whatif": 200,
+            "page-whatif-result": 200,
         }
     if user in ENTERPRISES:
         return dict.fromkeys(PAGE_REQUESTS, 403) | {
@@ -559,6 +600,8 @@ def _expected_pages(user: str) -> dict[str, int | tuple[int, ...]]:
             "page-loweff-case-e3": 404,
             "page-home": 200,
             "page-notifications": 200,
+            "page-policy-firm-e1": 200 if "e1" in firm_scope else 404,
+            "page-policy-firm-e3": 404,
         }
     # Administrators see the chrome of the overview and no data; an uploader goes to /quality.
     overview = 303 if user == "uploader" else 200

@@ -37,6 +37,7 @@ from mujun.web.routers import (
     users,
     workflow,
 )
+from mujun.web.routers import policy as policy_routes
 from mujun.web.security import SecurityHeaders, Signers, check_csrf
 from mujun.web.settings import WebSettings
 from mujun.workflow import WorkflowSettings
@@ -110,5 +111,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     app.state.upload_jobs = UploadJobs()
     for module in (publication, workflow, upload, loweff, robustness):
         app.include_router(module.router, prefix=API_PREFIX)
+    # Differentiated policies: the ledger of a run (mujun.policy).
+    app.include_router(policy_routes.router, prefix=API_PREFIX)
     include_pages(app)  # HTML pages, their static files and the npm front-end libraries
     return app

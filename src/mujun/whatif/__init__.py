@@ -8,6 +8,7 @@ from mujun.whatif.engine import (
     base_for_run,
     build_base,
     class_matrix,
+    fiscal_effect,
     moves_by,
     simulate,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "base_for_run",
     "build_base",
     "class_matrix",
+    "fiscal_effect",
     "moves_by",
     "parse_changes",
     "simulate",

@@ -312,7 +312,7 @@ def simulate(base: WhatIfBase, changes: list[Change], store: Store | None = None
     for g, ng in zip(base.groups, new_groups, strict=True):
         base_totals[g.idx] = g.scored.cols["total"]
         totals[g.idx] = ng.scored.cols["total"]
-    fiscal = _fiscal(base.amounts, amounts)
+    fiscal = fiscal_effect(base.amounts, amounts)
     rank = {"none": 0, "weights": 1, "classify": 2, "full": 3}
     return WhatIfResult(
         changes=[str(c) for c in changes],
@@ -330,22 +330,26 @@ def simulate(base: WhatIfBase, changes: list[Change], store: Store | None = None
     )
 
 
-def _fiscal(before: list[LeverAmounts], after: list[LeverAmounts]) -> list[dict[str, Any]]:
+def fiscal_effect(
+    before: list[LeverAmounts], after: list[LeverAmounts], mask: np.ndarray | None = None
+) -> list[dict[str, Any]]:
+    """Per lever: firms and total amount before and after (of the firms in ``mask``)."""
     out = []
     old = {a.code: a for a in before}
     for a in after:
         b = old.get(a.code)
+        m = np.ones(a.applies.size, bool) if mask is None else mask
         row = {
             "lever": a.code,
             "name": a.name,
             "kind": a.kind,
             "unit": a.amount_unit,
-            "firms_base": int(b.applies.sum()) if b is not None else 0,
-            "firms": int(a.applies.sum()),
+            "firms_base": int((b.applies & m).sum()) if b is not None else 0,
+            "firms": int((a.applies & m).sum()),
         }
         if a.kind != "measure":
-            base_amt = float(np.nansum(b.amount[b.applies])) if b is not None else 0.0
-            new_amt = float(np.nansum(a.amount[a.applies]))
+            base_amt = float(np.nansum(b.amount[b.applies & m])) if b is not None else 0.0
+            new_amt = float(np.nansum(a.amount[a.applies & m]))
             row.update(amount_base=base_amt, amount=new_amt, delta=new_amt - base_amt)
         out.append(row)
     return out

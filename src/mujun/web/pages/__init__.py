@@ -32,6 +32,8 @@ from mujun.web.pages import (
     sms_login,
     upload,
 )
+from mujun.web.pages import policy as policy_pages
+from mujun.web.pages import whatif as whatif_pages
 from mujun.web.pages.common import (
     LoginRequired,
     PasswordChangeRequired,
@@ -111,6 +113,9 @@ def include_pages(app: FastAPI) -> None:
         home,
         admin,
     ):
+        app.include_router(module.router)
+    # The policy ledger and the what-if simulation (mujun.policy, mujun.whatif).
+    for module in (policy_pages, whatif_pages):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -454,3 +454,67 @@ def class_label(klass: str | None, lang: str) -> str:
     if pair is None:
         return klass if klass else translator(lang)("unclassified")
     return pair[1 if lang == "en" else 0]
+
+
+# Differentiated policies (the ledger) and the what-if simulation.
+LABELS.update(
+    {
+        "policy": ("差别化政策", "Differentiated policies"),
+        "policy_ledger": ("政策台账", "Policy ledger"),
+        "policy_set": ("政策", "Policy set"),
+        "policy_preset": ("政策预设", "Policy preset"),
+        "apply_policy": ("应用到本批次", "Apply to this run"),
+        "applied_at": ("计算于", "computed"),
+        "no_policy": ("本批次尚未应用差别化政策", "No policy has been applied to this run"),
+        "policy_none_for_firm": (
+            "本企业的分类不触发差别化政策",
+            "The firm's class triggers no lever",
+        ),
+        "policy_sign_note": (
+            "金额单位万元：正数为企业需缴纳（加价），负数为减免",
+            "万元: positive = the firm pays (surcharge), negative = relieved",
+        ),
+        "policy_by_lever": ("按政策汇总", "Totals by lever"),
+        "policy_by_area": ("按地区汇总（万元）", "Totals by area (万元)"),
+        "policy_triggers": ("分类对应的差别化政策", "What the class triggers"),
+        "lever": ("政策", "Lever"),
+        "firms_concerned": ("涉及企业", "Firms"),
+        "not_computed": ("缺数据未计算", "Not computed (no data)"),
+        "amount_wan": ("金额（万元）", "Amount (万元)"),
+        "quantity": ("数量", "Quantity"),
+        "net_wan": ("合计（万元）", "Net (万元)"),
+        "base_quantity": ("基数", "Base"),
+        "rate": ("标准", "Rate"),
+        "amount": ("金额/数量", "Amount"),
+        "rule_applied": ("适用规则", "Rule applied"),
+        "whatif": ("政策模拟", "What-if"),
+        "whatif_note": (
+            "调整权重、基准、封顶、分档或政策标准，即时查看分类变化和财政影响；不生成评价批次",
+            "Change weights, benchmarks, caps, bands or rates: see class moves and the fiscal "
+            "effect at once; no run is written",
+        ),
+        "benchmark_strategy": ("基准值方法", "Benchmark"),
+        "bm_cohort-ratio-of-totals": ("队列合计比", "cohort totals ratio"),
+        "bm_cohort-mean": ("队列平均", "cohort mean"),
+        "bm_cohort-median": ("队列中位数", "cohort median"),
+        "item_cap": ("单项封顶（倍）", "Item cap (×)"),
+        "bands": ("分档比例", "Bands"),
+        "policy_rates": ("政策标准", "Policy rates"),
+        "simulate": ("模拟", "Simulate"),
+        "firms_move": ("{n} 家企业分类变化（共 {total} 家）", "{n} of {total} firms move class"),
+        "no_firm_moves": ("没有企业的分类发生变化", "No firm moves class"),
+        "changes": ("调整", "Changes"),
+        "none": ("无", "none"),
+        "nothing_written": ("未写入任何数据", "nothing written"),
+        "class_matrix": ("分类变化矩阵", "Class matrix"),
+        "unclassed": ("未分类", "unclassed"),
+        "moves_by_area": ("按地区", "By area"),
+        "moves_by_industry": ("按行业大类", "By industry division"),
+        "moved": ("变化", "Moved"),
+        "fiscal_effect": ("财政影响", "Fiscal effect"),
+        "before": ("调整前", "Before"),
+        "after": ("调整后", "After"),
+        "change": ("变化", "Change"),
+        "movers": ("分类变化的企业（前20家）", "Firms that move (first 20)"),
+    }
+)
