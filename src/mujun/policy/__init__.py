@@ -16,6 +16,7 @@ from mujun.policy.engine import (
     compute_amounts,
     compute_ledger,
     consecutive_years,
+    factorize_counties,
     fiscal_totals,
 )
 from mujun.policy.spec import PolicySet, load_policy, parse_policy, policy_hash
@@ -27,6 +28,7 @@ __all__ = [
     "compute_amounts",
     "compute_ledger",
     "consecutive_years",
+    "factorize_counties",
     "fiscal_totals",
     "load_policy",
     "parse_policy",

@@ -111,9 +111,15 @@ def _by_class(
     return out
 
 
-def _local(counties: np.ndarray, table: Mapping[str, float]) -> np.ndarray:
+def factorize_counties(counties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct county codes and each firm's position among them: pass it as ``counties`` to
+    :func:`compute_amounts` when the same firms are computed many times (simulations)."""
+    return np.unique(np.asarray(counties).astype(str), return_inverse=True)
+
+
+def _local(counties: tuple[np.ndarray, np.ndarray], table: Mapping[str, float]) -> np.ndarray:
     """A per-county value: the county's, else its city's, else ``default`` (NaN if none)."""
-    uniq, inv = np.unique(counties, return_inverse=True)
+    uniq, inv = counties
     vals = np.array(
         [
             table.get(c, table.get(c[:4] + "00", table.get("default", np.nan)))
@@ -153,7 +159,7 @@ def compute_amounts(
     policy: PolicySet,
     classes: np.ndarray,
     quantities: Mapping[str, np.ndarray],
-    counties: np.ndarray | None = None,
+    counties: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
     consecutive: np.ndarray | None = None,
     *,
     words: bool = True,
@@ -161,13 +167,17 @@ def compute_amounts(
     """Every lever of ``policy`` for firms of the given class codes ("" = unclassed).
 
     ``quantities`` holds per-firm arrays named as in :data:`QUANTITIES` (missing keys count as no
-    data); ``counties`` (division codes) pick the local land-tax rate and water price;
+    data); ``counties`` (division codes, or :func:`factorize_counties` of them) pick the local
+    land-tax rate and water price;
     ``consecutive`` (from :func:`consecutive_years`) picks escalating rates, 1 when omitted;
     ``words=False`` skips the rule texts (for simulations that only need the amounts).
     """
     classes = np.asarray(classes).astype(str)
     n = classes.size
-    counties = np.full(n, "") if counties is None else np.asarray(counties).astype(str)
+    if counties is None:
+        counties = np.full(n, "")
+    if not isinstance(counties, tuple):
+        counties = factorize_counties(counties)
     streak = (
         np.where(classes != "", 1, 0).astype(np.int32)
         if consecutive is None

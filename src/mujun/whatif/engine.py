@@ -30,7 +30,12 @@ from mujun.evaluation.scoring import (
     uses_previous_year,
     without_previous_year,
 )
-from mujun.policy.engine import LeverAmounts, compute_amounts, consecutive_years
+from mujun.policy.engine import (
+    LeverAmounts,
+    compute_amounts,
+    consecutive_years,
+    factorize_counties,
+)
 from mujun.policy.ledger import _previous_classes, _quantities
 from mujun.policy.spec import PolicySet
 from mujun.rules import RuleSet, rules_hash
@@ -67,6 +72,7 @@ class WhatIfBase:
     order: np.ndarray  # class index in its rule set (-1 = unclassed)
     amounts: list[LeverAmounts]
     counties: np.ndarray  # county code per firm (str)
+    county_index: tuple[np.ndarray, np.ndarray]  # distinct counties and each firm's position
     previous_firms: Firms | None = None
     seconds: float = 0.0
 
@@ -141,12 +147,13 @@ def build_base(
     previous, _ = _previous_classes(store, year, firms["uscc"].astype(str))
     classes, order = _class_codes(groups, firms.n)
     counties = firms["county_code"].astype(str)
+    county_index = factorize_counties(counties)
     amounts = (
         compute_amounts(
             policy,
             classes,
             quantities,
-            counties=counties,
+            counties=county_index,
             consecutive=consecutive_years(classes, previous),
             words=False,
         )
@@ -155,7 +162,7 @@ def build_base(
     )
     return WhatIfBase(
         year, region, firms, groups, policy, quantities, previous, classes, order, amounts,
-        counties, prev_firms, time.perf_counter() - t0,
+        counties, county_index, prev_firms, time.perf_counter() - t0,
     )  # fmt: skip
 
 
@@ -300,7 +307,7 @@ def simulate(base: WhatIfBase, changes: list[Change], store: Store | None = None
             policy,
             classes,
             base.quantities,
-            counties=base.counties,
+            counties=base.county_index,
             consecutive=consecutive_years(classes, base.previous_classes),
             words=False,
         )
