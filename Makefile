@@ -7,7 +7,7 @@ DEMO ?= demo
 DEMO_YEARS ?= 2021-2023
 DEMO_N ?= 112879
 
-.PHONY: install test lint demo demo-build demo-publish bench clean browser-deps demo-users
+.PHONY: install test lint demo demo-build demo-publish demo-analyses bench clean browser-deps demo-users
 
 $(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,7 @@ demo-build: install
 			--db $(DEMO)/mujun.duckdb || exit $$?; \
 	done
 	$(MAKE) demo-publish
+	$(MAKE) demo-analyses
 	$(MAKE) demo-users
 
 # Publication as a bureau does it, through the same code as the web (mujun runs publish):
@@ -71,6 +72,20 @@ demo-publish: install
 	done
 	$(VENV)/bin/mujun runs settle --db $(DEMO)/mujun.duckdb
 	$(VENV)/bin/mujun runs list --db $(DEMO)/mujun.duckdb
+
+# What the published runs lead to, so their pages are not empty: the policy ledger of every year
+# (in year order, since consecutive D years count from earlier published runs), the yearly
+# low-efficiency list, and for the last year the robustness of its classes (a short Monte Carlo,
+# no Sobol analysis) with every firm's path to the next class.
+demo-analyses: install
+	last=$$(ls -d $(DEMO)/data/20?? | tail -1 | xargs basename); \
+	for dir in $(DEMO)/data/20??; do \
+		y=$$(basename $$dir); \
+		$(VENV)/bin/mujun policy apply E$$y-0001 --policy rules/policies/zhejiang-default.yaml \
+			--db $(DEMO)/mujun.duckdb || exit $$?; \
+		$(VENV)/bin/mujun loweff identify --year $$y --db $(DEMO)/mujun.duckdb || exit $$?; \
+	done; \
+	$(VENV)/bin/mujun robustness E$$last-0001 --draws 200 --sobol-n 0 --db $(DEMO)/mujun.duckdb
 
 # One account per role with fixed demo passwords (no forced change); re-running reuses them.
 demo-users: install

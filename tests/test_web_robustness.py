@@ -143,3 +143,16 @@ def test_api_gives_a_firm_its_robustness_and_path_and_hides_others(world):
     other = _sql(world, "SELECT max(uscc) FROM results WHERE uscc <> ?", [own])[0][0]
     denied = world["clients"][own].get(f"/api/v1/runs/{run}/results/{other}/robustness")
     assert denied.status_code == 404 and denied.json()["ok"] is False
+
+
+def test_enterprise_home_page_gives_the_path_to_the_next_class_in_words(world):
+    run, own = world["run"], world["own"]
+    api = world["clients"][own].get(f"/api/v1/runs/{run}/results/{own}/robustness").json()
+    home = world["clients"][own].get("/home", params={"lang": "zh"})  # earlier tests chose English
+    assert home.status_code == 200
+    text = re.search(r'<p id="path-text">(.*?)</p>', home.text, re.S).group(1)
+    # The same summary and note as the API gives, in one paragraph.
+    assert text.startswith(api["path"]["summary"]) and text.endswith(api["path"]["note"])
+    en = world["clients"][own].get("/home", params={"lang": "en"})
+    en_text = re.search(r'<p id="path-text">(.*?)</p>', en.text, re.S).group(1)
+    assert "To reach class" in en_text or "not reachable" in en_text

@@ -2,14 +2,12 @@
 breakdown (each indicator's value, benchmark and points), its 一企一单, its notifications and the
 way to confirmation and objections. Personal data is shown masked.
 
-The policy amounts the class triggers and the path to the next class come from ``mujun.policy``
-(being added in parallel); the page keeps a marked slot for them (``#policy-path``) and fills
-it only when that module is installed.
+The section ``#policy-path`` shows what the class triggers (the policy ledger, loaded after the
+page) and the path to the next class (from the run's robustness analysis, when one was made).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -18,17 +16,14 @@ from fastapi.responses import RedirectResponse
 from mujun.auth.phones import mask_phone
 from mujun.auth.roles import Role
 from mujun.notifications import list_notifications
+from mujun.robustness.tables import firm_path_text
 from mujun.web.deps import StoreDep
 from mujun.web.pages.common import ViewerDep, audit_read, render
 from mujun.web.pages.data import firm_history, firm_items, firm_register, firm_row
+from mujun.web.pages.i18n import request_lang
 from mujun.web.queries import visible_runs
 
 router = APIRouter(include_in_schema=False)
-
-
-def policy_available() -> bool:
-    """Whether the policy ledger (``mujun.policy``) is installed to fill the policy slot."""
-    return importlib.util.find_spec("mujun.policy") is not None
 
 
 @router.get("/home")
@@ -51,7 +46,7 @@ def enterprise_home(request: Request, viewer: ViewerDep, store: StoreDep) -> Res
         "items": [],
         "choice": None,
         "tree": None,
-        "policy_available": policy_available(),
+        "path_text": None,
     }
     if history:
         latest = history[0]
@@ -64,6 +59,7 @@ def enterprise_home(request: Request, viewer: ViewerDep, store: StoreDep) -> Res
                 "year": latest["year"],
                 "items": firm_items(store, run_id, uscc, row.get("cohort")),
                 "register": firm_register(store, latest["year"], uscc) or {},
+                "path_text": firm_path_text(store, run_id, uscc, request_lang(request)[0]),
             }
             audit_read(request, viewer, "result.read", f"pages/home?run={run_id}")
     return render(request, "home.html", context, viewer=viewer)
