@@ -54,4 +54,11 @@ def serve_command(
     )
     # One process: the store has one writer (design.md, "One writer"). Read-only replicas of
     # published snapshots are how to scale out, not uvicorn workers on the same file.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=True,
+        timeout_keep_alive=settings.keep_alive_seconds,
+    )

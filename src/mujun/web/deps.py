@@ -1,5 +1,8 @@
 """Typed dependencies for the routers: the store, the clock, the session and the user.
 
+Dependencies that neither wait on the store nor on the write lock are ``async``: FastAPI runs
+a plain ``def`` dependency in a worker thread, a hop that costs more than the work itself.
+
 Routers declare what they need with these aliases (``StoreDep``, ``SessionDep``,
 ``CurrentUser`` …) and never reach into ``app.state`` themselves.
 """
@@ -7,7 +10,7 @@ Routers declare what they need with these aliases (``StoreDep``, ``SessionDep``,
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -43,17 +46,17 @@ class AuthSession:
     csrf_bound: bool = True  # the request's CSRF cookie is the one issued with this session
 
 
-def get_settings(request: Request) -> WebSettings:
+async def get_settings(request: Request) -> WebSettings:
     """The app's settings."""
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The app's store holder (one writer, many readers)."""
     return request.app.state.db
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The current time from the app's clock (naive UTC; injectable for tests)."""
     return request.app.state.clock()
 
@@ -63,8 +66,9 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_store(db: DatabaseDep) -> Iterator[Store]:
-    """A read store on the request's own cursor."""
+async def get_store(db: DatabaseDep) -> AsyncIterator[Store]:
+    """A read store on the request's own cursor (opening and closing a cursor does not
+    block, so this runs on the event loop rather than a worker thread)."""
     with db.reader() as store:
         yield store
 
@@ -126,7 +130,7 @@ def get_optional_session(
 OptionalSessionDep = Annotated[AuthSession | None, Depends(get_optional_session)]
 
 
-def get_session(request: Request, session: OptionalSessionDep) -> AuthSession:
+async def get_session(request: Request, session: OptionalSessionDep) -> AuthSession:
     """The live session; 401 without one, 403 for a write whose CSRF token is not its own."""
     if session is None:
         raise not_logged_in(getattr(request.state, "session_problem", None))
@@ -141,7 +145,7 @@ def get_session(request: Request, session: OptionalSessionDep) -> AuthSession:
 SessionDep = Annotated[AuthSession, Depends(get_session)]
 
 
-def get_current_user(session: SessionDep, now: NowDep, settings: SettingsDep) -> User:
+async def get_current_user(session: SessionDep, now: NowDep, settings: SettingsDep) -> User:
     """The logged-in user, once no password change is pending (403 until it is done)."""
     reason = password_change_reason(session.user, now, settings)
     if reason:
@@ -152,7 +156,7 @@ def get_current_user(session: SessionDep, now: NowDep, settings: SettingsDep) ->
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_actor(request: Request, user: CurrentUser) -> Actor:
+async def get_actor(request: Request, user: CurrentUser) -> Actor:
     """The current user as the actor of audit entries."""
     return Actor(user.username, user.role.value, client_ip(request))
 
@@ -164,7 +168,7 @@ def require_roles(*roles: Role) -> Callable[..., User]:
     """A dependency admitting only ``roles`` (403 for the others)."""
     allowed = frozenset(roles)
 
-    def dependency(user: CurrentUser) -> User:
+    async def dependency(user: CurrentUser) -> User:
         """The user, if the role is allowed."""
         if user.role not in allowed:
             raise forbidden(

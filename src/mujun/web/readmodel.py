@@ -323,6 +323,7 @@ class RunTable:
     _orders: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     _scopes: dict[DataScope, np.ndarray | None] = field(default_factory=dict)
     _choices: dict[DataScope, dict[str, list]] = field(default_factory=dict)
+    _masks: dict[tuple, np.ndarray] = field(default_factory=dict)
     _by_uscc: tuple[np.ndarray, np.ndarray] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -378,6 +379,20 @@ class RunTable:
                 self._scopes.clear()
             self._scopes[scope] = mask
         return mask
+
+    def equal_mask(self, column: str, value: str) -> np.ndarray:
+        """Rows whose ``column`` equals ``value`` (NULL never does), kept for the next request
+        filtering the same way (a few bytes per firm each)."""
+        key = ("=", column, value)
+        with self._lock:
+            found = self._masks.get(key)
+        if found is None:
+            found = true_mask(pc.equal(self.table[column], value))
+            with self._lock:
+                if len(self._masks) >= _MAX_SCOPE_MASKS:
+                    self._masks.clear()
+                self._masks[key] = found
+        return found
 
     def select(self, scope: DataScope, conditions: list[np.ndarray], sort: str, direction: str):
         """Row positions within ``scope`` meeting every condition, in sort order."""

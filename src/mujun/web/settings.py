@@ -22,6 +22,10 @@ class WebSettings(AuthSettings):
     cache_mb: int = Field(1024, ge=16)
     host: str = "127.0.0.1"
     port: int = 8000
+    # Idle keep-alive connections are closed after this long. Longer than the idle timeout of
+    # clients and proxies in front (nginx keeps upstream connections 60 s): a server closing
+    # first races a client reusing the connection, which then sees a reset.
+    keep_alive_seconds: int = Field(75, ge=1)
     # None: a random secret is generated on first start and kept in the store (app_secrets),
     # so sessions survive restarts without a secret in any file or in the code.
     cookie_secret: SecretStr | None = None

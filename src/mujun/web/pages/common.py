@@ -88,14 +88,16 @@ def _local_path(request: Request) -> str:
     return url
 
 
-def page_session(request: Request, session: OptionalSessionDep) -> AuthSession:
+async def page_session(request: Request, session: OptionalSessionDep) -> AuthSession:
     """The live session of a page request; without one, off to the login page."""
     if session is None:
         raise LoginRequired(_local_path(request), getattr(request.state, "session_problem", None))
     return session
 
 
-def page_viewer(request: Request, session: Annotated[AuthSession, Depends(page_session)]) -> Viewer:
+async def page_viewer(
+    request: Request, session: Annotated[AuthSession, Depends(page_session)]
+) -> Viewer:
     """The viewer of a page, once no password change is pending."""
     now = request.app.state.clock()
     if password_change_reason(session.user, now, request.app.state.settings):

@@ -140,17 +140,17 @@ def _ranking_conditions(runs: RunTable, q: RankingQuery) -> list[np.ndarray]:
         level = region_level(q.region)
         if level != "province":
             column = "city_code" if level == "city" else "county_code"
-            conditions.append(true_mask(pc.equal(t[column], q.region)))
+            conditions.append(runs.equal_mask(column, q.region))
     if q.industry:
         conditions.append(true_mask(pc.starts_with(t["industry_code"], q.industry)))
     if q.traditional:
-        conditions.append(true_mask(pc.equal(t["traditional_industry"], q.traditional)))
+        conditions.append(runs.equal_mask("traditional_industry", q.traditional))
     if q.klass == "none":
         conditions.append(true_mask(pc.equal(pc.fill_null(t["class"], ""), "")))
     elif q.klass:
-        conditions.append(true_mask(pc.equal(t["class"], q.klass)))
+        conditions.append(runs.equal_mask("class", q.klass))
     if q.size:
-        conditions.append(true_mask(pc.equal(t["size"], q.size)))
+        conditions.append(runs.equal_mask("size", q.size))
     if q.q:
         conditions.append(
             true_mask(pc.match_substring(t["name"], q.q))
