@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# A run of a province (113k firms) takes ~40 MB in all (results, items, cohorts); the default
-# budget keeps several years of runs and their re-runs. Least recently used entries go first.
+# A run of a province (113k firms) takes ~70 MB in all (results, items, cohorts), its year's
+# register and land ~30 MB; the default budget keeps about ten runs. Least recently used entries go first.
 DEFAULT_BUDGET_MB = 1024
 _SMALL = 4096  # what an entry without ``nbytes`` is counted as
 

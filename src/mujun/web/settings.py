@@ -18,7 +18,7 @@ class WebSettings(AuthSettings):
     db: Path = Path("mujun.duckdb")
     duckdb_threads: int = 2
     # Memory for figures computed once per data generation and shared by all requests
-    # (mujun.web.cache); a province's run takes ~40 MB.
+    # (mujun.web.cache); a province's run takes ~70 MB, its year's register and land ~30 MB.
     cache_mb: int = Field(1024, ge=16)
     host: str = "127.0.0.1"
     port: int = 8000
