@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mujun.reference.uscc import ALPHABET, validate_uscc
+from mujun.reference.uscc import ALPHABET, validate_uscc_arrow
 
 _NAME_NOISE = re.compile(r"[\s()（）·.,，、]")
 _NUMERIC = re.compile(r"^[\d.]+(E\+?\d+)?$")
@@ -101,7 +102,7 @@ class RegisterIndex:
 
     codes: dict[str, str]  # uscc -> name
     _arrays: tuple[list[str], pa.Array, pa.Array] | None = None
-    _by_prefix: dict[str, dict[str, str]] | None = None
+    _pools: dict[str, dict[str, str]] = field(default_factory=dict)
     near_budget: int = NEAR_NAME_BUDGET
 
     @classmethod
@@ -135,16 +136,22 @@ class RegisterIndex:
         return self._arrays
 
     def _pool(self, prefix: str) -> dict[str, str]:
-        if self._by_prefix is None:
-            self._by_prefix = {}
-            for code, name in self.codes.items():
-                for k in (6, 8):
-                    self._by_prefix.setdefault(code[:k], {})[name] = code
+        """Register firms (name -> code) whose code starts with the first 8 (else 6) characters
+        of ``prefix``; built for the few prefixes asked about, not for the whole register."""
         if len(prefix) >= 8:
-            return self._by_prefix.get(prefix[:8], {})
-        if len(prefix) >= 6:
-            return self._by_prefix.get(prefix[:6], {})
-        return {}
+            key = prefix[:8]
+        elif len(prefix) >= 6:
+            key = prefix[:6]
+        else:
+            return {}
+        if key not in self._pools:
+            codes, _, _ = self._name_arrays()
+            hits = pc.starts_with(pa.array(codes, pa.string()), key)
+            pool: dict[str, str] = {}
+            for i in np.flatnonzero(pc.fill_null(hits, False).to_numpy(zero_copy_only=False)):
+                pool[self.codes[codes[i]]] = codes[i]
+            self._pools[key] = pool
+        return self._pools[key]
 
     def _typo_variants(self, c: str) -> list[str]:
         out = []
@@ -185,13 +192,15 @@ class RegisterIndex:
         by_name = pc.fill_null(pc.index_in(q_norm, value_set=reg_norm), -1).to_numpy()
         by_core = pc.fill_null(pc.index_in(q_core, value_set=reg_core), -1).to_numpy()
         has_name = pc.fill_null(pc.not_equal(q_norm, ""), False).to_numpy(zero_copy_only=False)
+        cleaned = [unicodedata.normalize("NFKC", code or "").strip().upper() for code in codes]
+        invalid = validate_uscc_arrow(pa.array(cleaned, pa.string())) != 0
         out: list[list[str]] = []
-        for i, (code, name) in enumerate(zip(codes, names, strict=True)):
+        for i, name in enumerate(names):
             found: list[str] = []
             if has_name[i] and by_name[i] >= 0:
                 found.append(reg_codes[by_name[i]])
-            c = unicodedata.normalize("NFKC", code or "").strip().upper()
-            if not found and len(c) == 18 and validate_uscc(c).status != 0:
+            c = cleaned[i]
+            if not found and len(c) == 18 and invalid[i]:
                 # Only an invalid code can be one typo away from a register code: changing one
                 # character of a valid code always breaks its check character.
                 found.extend(self._typo_variants(c))
