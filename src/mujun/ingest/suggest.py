@@ -103,6 +103,7 @@ class RegisterIndex:
     codes: dict[str, str]  # uscc -> name
     _arrays: tuple[list[str], pa.Array, pa.Array] | None = None
     _pools: dict[str, dict[str, str]] = field(default_factory=dict)
+    _code_array: pa.Array | None = None
     near_budget: int = NEAR_NAME_BUDGET
 
     @classmethod
@@ -146,7 +147,9 @@ class RegisterIndex:
             return {}
         if key not in self._pools:
             codes, _, _ = self._name_arrays()
-            hits = pc.starts_with(pa.array(codes, pa.string()), key)
+            if self._code_array is None:
+                self._code_array = pa.array(codes, pa.string())
+            hits = pc.starts_with(self._code_array, key)
             pool: dict[str, str] = {}
             for i in np.flatnonzero(pc.fill_null(hits, False).to_numpy(zero_copy_only=False)):
                 pool[self.codes[codes[i]]] = codes[i]
