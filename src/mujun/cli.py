@@ -5,17 +5,16 @@ Typed errors (:class:`mujun.errors.MujunError`) become one actionable line and e
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mujun.cli_common import DbOption, friendly
 from mujun.cli_uscc import uscc_command
 from mujun.errors import MujunError
 from mujun.settings import Settings
@@ -29,29 +28,6 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="DuckDB 数据库文件 / store file (default ./mujun.duckdb or $MUJUN_DB)"
-    ),
-]
-
-
-def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a MujunError into one line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MujunError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
-            if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}", soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _settings(db: Path | None) -> Settings:

@@ -4,12 +4,10 @@ actor; while ``mujun serve`` holds the store, a write says so and stops."""
 
 from __future__ import annotations
 
-import functools
 import getpass
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +17,8 @@ from mujun.auth.audit import Actor
 from mujun.auth.clock import utcnow
 from mujun.auth.roles import PROVINCE_CODE
 from mujun.auth.scope import region_condition
+from mujun.cli_common import DbOption
+from mujun.cli_common import friendly as _friendly
 from mujun.errors import MujunError
 from mujun.settings import Settings
 
@@ -30,31 +30,9 @@ loweff_app = typer.Typer(
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="DuckDB 数据库文件 / store file (default ./mujun.duckdb or $MUJUN_DB)"
-    ),
-]
 RegionOption = Annotated[
     str | None, typer.Option("--region", help="地区代码 / division code (default: all)")
 ]
-
-
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A MujunError (or a workflow refusal) becomes one line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MujunError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}")
-            if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}")
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _db(db: Path | None) -> Path:

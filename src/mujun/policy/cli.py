@@ -2,48 +2,24 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from mujun.cli_common import DbOption, friendly
 from mujun.errors import MujunError
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a MujunError into one line on stderr and exit code 2 (as the main CLI does)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MujunError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
-            if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}", soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
 policy_app = typer.Typer(
     help="差别化政策台账 / differentiated policies: the ledger of a run", no_args_is_help=True
 )
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="DuckDB 数据库文件 / store file (default ./mujun.duckdb or $MUJUN_DB)"
-    ),
-]
 
 
 def _db(db: Path | None) -> Path:

@@ -8,12 +8,10 @@ says so and stops (design.md, "One writer"): publish through the web then.
 
 from __future__ import annotations
 
-import functools
 import getpass
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +20,9 @@ from rich.table import Table
 from mujun.auth.audit import Actor
 from mujun.auth.clock import utcnow
 from mujun.auth.roles import PROVINCE_CODE
-from mujun.errors import InputError, MujunError
+from mujun.cli_common import DbOption
+from mujun.cli_common import friendly as _friendly
+from mujun.errors import InputError
 from mujun.reference.divisions import division_name
 from mujun.settings import Settings
 from mujun.store import Store, open_store
@@ -45,29 +45,6 @@ runs_app = typer.Typer(
 )
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="DuckDB 数据库文件 / store file (default ./mujun.duckdb or $MUJUN_DB)"
-    ),
-]
-
-
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a MujunError into one line on stderr and exit code 2 (as the main CLI does)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MujunError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}")
-            if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}")
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _db(db: Path | None) -> Path:
