@@ -108,17 +108,25 @@ def run_counties(store: Store) -> RunCounties:
 
 # -- totals per county -------------------------------------------------------------------------
 
+# Tax and value added as the run was evaluated on them: the run's accepted correction
+# (``overrides``; a NULL value clears the fact) where there is one, else the stored fact.
+TAX = "CASE WHEN ot.uscc IS NULL THEN f.tax_paid ELSE ot.value END"
+VA = "CASE WHEN ov.uscc IS NULL THEN f.value_added ELSE ov.value END"
 # One row per (county, city) of a run: firms, evaluated, classes A–D, and the four sums of the
 # per-mu figures (tax and its land, value added and its land; totals over totals).
 COUNTY_STATS_SQL = (
     "SELECT r.county_code, r.city_code, count(*), count(*) FILTER (r.status = 'evaluated'), "
     "count(*) FILTER (r.class = 'A'), count(*) FILTER (r.class = 'B'), "
     "count(*) FILTER (r.class = 'C'), count(*) FILTER (r.class = 'D'), "
-    f"sum(f.tax_paid) FILTER ({PER_MU_FIRMS} AND f.tax_paid IS NOT NULL), "
-    f"sum(r.land_mu) FILTER ({PER_MU_FIRMS} AND f.tax_paid IS NOT NULL), "
-    f"sum(f.value_added) FILTER ({PER_MU_FIRMS} AND f.value_added IS NOT NULL), "
-    f"sum(r.land_mu) FILTER ({PER_MU_FIRMS} AND f.value_added IS NOT NULL) "
+    f"sum({TAX}) FILTER ({PER_MU_FIRMS} AND {TAX} IS NOT NULL), "
+    f"sum(r.land_mu) FILTER ({PER_MU_FIRMS} AND {TAX} IS NOT NULL), "
+    f"sum({VA}) FILTER ({PER_MU_FIRMS} AND {VA} IS NOT NULL), "
+    f"sum(r.land_mu) FILTER ({PER_MU_FIRMS} AND {VA} IS NOT NULL) "
     "FROM results r LEFT JOIN facts f ON f.year = r.year AND f.uscc = r.uscc "
+    "LEFT JOIN overrides ot ON ot.run_id = r.run_id AND ot.uscc = r.uscc "
+    "AND ot.field = 'tax_paid' "
+    "LEFT JOIN overrides ov ON ov.run_id = r.run_id AND ov.uscc = r.uscc "
+    "AND ov.field = 'value_added' "
     "WHERE r.run_id = ? AND {cond} GROUP BY r.county_code, r.city_code"
 )
 
