@@ -139,6 +139,30 @@ def test_users_passwd_list_and_disable(db):
     assert run("users", "passwd", "ghost", "--db", str(db)).exit_code == 2
 
 
+def test_a_setting_out_of_bounds_stops_users_and_serve_in_one_line(db, monkeypatch):
+    monkeypatch.setenv("MUJUN_PASSWORD_MIN_LENGTH", "4")
+    for args in (["users", "add", "ops", "--role", "system_admin"], ["serve", "--port", "1"]):
+        res = run(*args, "--db", str(db))
+        assert res.exit_code == 2, args
+        assert res.output.strip() == (
+            "error: MUJUN_PASSWORD_MIN_LENGTH: Input should be greater than or equal to 8"
+        ), args
+    with open_store(db) as store:
+        assert get_user(store, "ops") is None
+
+
+def test_every_command_group_stops_on_a_bad_setting_in_one_line(monkeypatch, tmp_path):
+    from mujun.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUJUN_DUCKDB_THREADS", "many")
+    for args in (["runs", "list"], ["loweff", "list", "--year", "2023"], ["users", "list"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.output.startswith("error: MUJUN_DUCKDB_THREADS: Input should be a valid integer")
+        assert "Traceback" not in res.output
+
+
 def test_every_command_has_chinese_first_help():
     for args in (
         ["users", "--help"],

@@ -27,7 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _settings(db: Path | None) -> Settings:
@@ -52,7 +51,7 @@ def _register_web_commands() -> None:
     app.add_typer(loweff_app, name="loweff", help="低效企业认定与整治跟踪 / low-efficiency firms")
     app.add_typer(audit_app, name="audit", help="审计日志 / the audit log")
     app.add_typer(runs_app, name="runs", help="评价批次：公示与定稿 / runs: publish, finalise")
-    app.command("serve")(friendly(serve_command))
+    app.command("serve")(serve_command)
 
 
 _register_web_commands()

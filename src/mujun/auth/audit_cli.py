@@ -11,17 +11,10 @@ from pydantic import ValidationError
 
 from mujun.auth.audit import audit_head, record, verify_audit_chain
 from mujun.auth.audit_archive import archive_audit, export_audit, verify_archives
-from mujun.auth.cli import (
-    DbOption,
-    _actor,
-    _db,
-    _friendly,
-    console,
-    err_console,
-    settings_problem,
-)
+from mujun.auth.cli import _actor, _db, console
 from mujun.auth.clock import utcnow
 from mujun.auth.settings import AuthSettings
+from mujun.cli_common import DbOption, err_console, friendly, settings_problem
 from mujun.errors import MujunError
 from mujun.store import open_store
 
@@ -57,7 +50,7 @@ def default_archive_dir(db: Path) -> Path:
 
 
 @audit_app.command("export")
-@_friendly
+@friendly
 def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="导出文件 .xlsx 或 .csv / output file")],
     since: Annotated[str | None, typer.Option(help="起始日期（UTC，含）/ from date")] = None,
@@ -84,7 +77,7 @@ def export_cmd(
 
 
 @audit_app.command("verify")
-@_friendly
+@friendly
 def verify_cmd(
     expect_head: Annotated[
         str | None,
@@ -118,7 +111,7 @@ def verify_cmd(
 
 
 @audit_app.command("archive")
-@_friendly
+@friendly
 def archive_cmd(
     out_dir: Annotated[
         Path | None,

@@ -8,15 +8,12 @@ is audited with the operating-system user as actor.
 from __future__ import annotations
 
 import csv
-import functools
 import getpass
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -34,6 +31,7 @@ from mujun.auth.users import (
     set_phone,
     unlock_user,
 )
+from mujun.cli_common import DbOption, friendly
 from mujun.errors import MujunError
 from mujun.settings import Settings
 from mujun.store import open_store
@@ -44,42 +42,6 @@ users_app = typer.Typer(
     add_completion=False,
 )
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="DuckDB 数据库文件 / store file (default ./mujun.duckdb or $MUJUN_DB)"
-    ),
-]
-
-
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a MujunError into one line on stderr and exit code 2 (as the main CLI does)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MujunError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}")
-            if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}")
-            raise typer.Exit(2) from None
-        except ValidationError as exc:  # a MUJUN_* setting out of bounds
-            err_console.print(f"[bold red]error:[/] {settings_problem(exc)}")
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def settings_problem(exc: ValidationError) -> str:
-    """One line naming each bad ``MUJUN_*`` setting and why."""
-    return "; ".join(
-        f"MUJUN_{'_'.join(str(p) for p in e['loc']).upper()}: "
-        + str(e["msg"]).removeprefix("Value error, ")
-        for e in exc.errors()
-    )
 
 
 def _db(db: Path | None) -> Path:
@@ -91,7 +53,7 @@ def _actor() -> Actor:
 
 
 @users_app.command("add")
-@_friendly
+@friendly
 def add_user(
     username: Annotated[str, typer.Argument(help="用户名 / username")],
     role: Annotated[
@@ -152,7 +114,7 @@ def add_user(
 
 
 @users_app.command("import")
-@_friendly
+@friendly
 def import_users(
     year: Annotated[int, typer.Option("--year", help="企业名录年度 / register year")],
     out: Annotated[
@@ -221,7 +183,7 @@ def write_password_sheet(rows: list[tuple[str, str, str]], out: Path) -> None:
 
 
 @users_app.command("passwd")
-@_friendly
+@friendly
 def passwd(
     username: Annotated[str, typer.Argument(help="用户名 / username")],
     db: DbOption = None,
@@ -234,7 +196,7 @@ def passwd(
 
 
 @users_app.command("list")
-@_friendly
+@friendly
 def list_cmd(
     role: Annotated[str | None, typer.Option(help="只列出该角色 / only this role")] = None,
     db: DbOption = None,
@@ -279,7 +241,7 @@ def list_cmd(
 
 
 @users_app.command("disable")
-@_friendly
+@friendly
 def disable(
     username: Annotated[str, typer.Argument(help="用户名 / username")],
     enable: Annotated[bool, typer.Option("--enable", help="重新启用 / re-enable instead")] = False,
@@ -292,7 +254,7 @@ def disable(
 
 
 @users_app.command("unlock")
-@_friendly
+@friendly
 def unlock(
     username: Annotated[str, typer.Argument(help="用户名 / username")],
     db: DbOption = None,
@@ -304,7 +266,7 @@ def unlock(
 
 
 @users_app.command("phone")
-@_friendly
+@friendly
 def phone_cmd(
     username: Annotated[str, typer.Argument(help="用户名 / username")],
     phone: Annotated[

@@ -18,7 +18,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mujun.errors import InputError, MujunError
+from mujun.cli_common import friendly
+from mujun.errors import InputError
 
 _RANGE = re.compile(r"^\s*(\d{4})\s*[-–~]\s*(\d{4})\s*$")
 
@@ -65,6 +66,7 @@ def calibration_table(calibration: dict, wide: bool = True) -> Table:
     return table
 
 
+@friendly
 def demo_data_command(
     out: Annotated[Path, typer.Argument(help="输出目录 / output folder (created if missing)")],
     enterprises: Annotated[
@@ -91,7 +93,6 @@ def demo_data_command(
     from mujun.demo.generate import generate_province
 
     console = Console()
-    err = Console(stderr=True)
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -99,37 +100,31 @@ def demo_data_command(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    try:
-        year_list = parse_years(years)
-        with Progress(*columns, console=console, transient=False) as bars:
-            tasks: dict[str, int] = {}
+    year_list = parse_years(years)
+    with Progress(*columns, console=console, transient=False) as bars:
+        tasks: dict[str, int] = {}
 
-            def progress(label: str, done: int, total: int) -> None:
-                """Create or advance the bar of one step."""
-                if label not in tasks:
-                    names = {
-                        "population": "模型 / population model",
-                        "truth": "真值与清单 / truth + manifest",
-                    }
-                    tasks[label] = bars.add_task(
-                        names.get(label, f"写入 / writing {label}"), total=total or 1
-                    )
-                bars.update(tasks[label], completed=done if total else 1, total=total or 1)
+        def progress(label: str, done: int, total: int) -> None:
+            """Create or advance the bar of one step."""
+            if label not in tasks:
+                names = {
+                    "population": "模型 / population model",
+                    "truth": "真值与清单 / truth + manifest",
+                }
+                tasks[label] = bars.add_task(
+                    names.get(label, f"写入 / writing {label}"), total=total or 1
+                )
+            bars.update(tasks[label], completed=done if total else 1, total=total or 1)
 
-            report = generate_province(
-                out,
-                enterprises=enterprises,
-                years=year_list,
-                seed=seed,
-                fmt=format,
-                defect_rate=defect_rate,
-                progress=progress,
-            )
-    except MujunError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}")
-        if exc.hint:
-            err.print(f"[yellow]hint:[/] {exc.hint}")
-        raise typer.Exit(2) from None
+        report = generate_province(
+            out,
+            enterprises=enterprises,
+            years=year_list,
+            seed=seed,
+            fmt=format,
+            defect_rate=defect_rate,
+            progress=progress,
+        )
     console.print(calibration_table(report.calibration, wide=console.width >= 110))
     n_defects = sum(report.defect_counts.values())
     console.print(

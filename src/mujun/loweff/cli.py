@@ -17,8 +17,7 @@ from mujun.auth.audit import Actor
 from mujun.auth.clock import utcnow
 from mujun.auth.roles import PROVINCE_CODE
 from mujun.auth.scope import region_condition
-from mujun.cli_common import DbOption
-from mujun.cli_common import friendly as _friendly
+from mujun.cli_common import DbOption, friendly
 from mujun.errors import MujunError
 from mujun.settings import Settings
 
@@ -28,7 +27,6 @@ loweff_app = typer.Typer(
     add_completion=False,
 )
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 RegionOption = Annotated[
     str | None, typer.Option("--region", help="地区代码 / division code (default: all)")
@@ -56,7 +54,7 @@ def _region_cond(region: str | None) -> tuple[str, list]:
 
 
 @loweff_app.command("identify")
-@_friendly
+@friendly
 def identify_command(
     year: Annotated[int, typer.Option("--year", help="数据年度 / data year")],
     rules: Annotated[
@@ -102,7 +100,7 @@ def identify_command(
 
 
 @loweff_app.command("list")
-@_friendly
+@friendly
 def list_command(
     year: Annotated[int, typer.Option("--year", help="年度 / year")],
     region: RegionOption = None,
@@ -147,7 +145,7 @@ def list_command(
 
 
 @loweff_app.command("export")
-@_friendly
+@friendly
 def export_command(
     year: Annotated[int, typer.Option("--year", help="年度 / year")],
     out: Annotated[Path, typer.Option("--out", help="输出 XLSX / output workbook")],
@@ -177,7 +175,7 @@ def export_command(
 
 
 @loweff_app.command("status")
-@_friendly
+@friendly
 def status_command(
     case_id: Annotated[int, typer.Argument(help="案件编号 / case number")],
     to: Annotated[str, typer.Option("--to", help="plan_agreed | upgraded | merged | exited")],
@@ -215,7 +213,7 @@ def status_command(
 
 
 @loweff_app.command("show")
-@_friendly
+@friendly
 def show_command(
     case_id: Annotated[int, typer.Argument(help="案件编号 / case number")], db: DbOption = None
 ) -> None:
@@ -256,7 +254,7 @@ def show_command(
 
 
 @loweff_app.command("summary")
-@_friendly
+@friendly
 def summary_command(
     year: Annotated[int | None, typer.Option("--year", help="年度 / year (default all)")] = None,
     region: RegionOption = None,

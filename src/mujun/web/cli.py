@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from mujun.errors import MujunError
+from mujun.cli_common import friendly
 
 
+@friendly
 def serve_command(
     db: Annotated[
         Path | None,
@@ -28,26 +29,15 @@ def serve_command(
     write commands such as `mujun ingest` or `mujun users add`.
     """
     import uvicorn
-    from pydantic import ValidationError
 
-    from mujun.auth.cli import settings_problem
     from mujun.web.app import create_app
     from mujun.web.settings import WebSettings
 
-    try:
-        settings = WebSettings()
-    except ValidationError as exc:
-        typer.echo(f"error: {settings_problem(exc)}", err=True)
-        raise typer.Exit(2) from None
+    # A MUJUN_* setting out of bounds or a store in use ends in one line (``friendly``).
+    settings = WebSettings()
     updates = {k: v for k, v in {"db": db, "host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=updates)
-    try:
-        app = create_app(settings)
-    except MujunError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
-        raise typer.Exit(2) from None
+    app = create_app(settings)
     typer.echo(
         f"亩均评价平台 serving {settings.db} at http://{settings.host}:{settings.port} "
         "(Ctrl+C 停止 / to stop)"

@@ -20,8 +20,7 @@ from rich.table import Table
 from mujun.auth.audit import Actor
 from mujun.auth.clock import utcnow
 from mujun.auth.roles import PROVINCE_CODE
-from mujun.cli_common import DbOption
-from mujun.cli_common import friendly as _friendly
+from mujun.cli_common import DbOption, friendly
 from mujun.errors import InputError
 from mujun.reference.divisions import division_name
 from mujun.settings import Settings
@@ -44,7 +43,6 @@ runs_app = typer.Typer(
     add_completion=False,
 )
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _db(db: Path | None) -> Path:
@@ -84,7 +82,7 @@ def newest_draft(store: Store, year: int, region: str | None) -> str:
 
 
 @runs_app.command("list")
-@_friendly
+@friendly
 def list_runs(
     year: Annotated[int | None, typer.Option(help="年度 / year")] = None,
     db: DbOption = None,
@@ -114,7 +112,7 @@ def list_runs(
 
 
 @runs_app.command("publish")
-@_friendly
+@friendly
 def publish(
     run: Annotated[str | None, typer.Argument(help="批次号（不填则取该年度最新草稿）")] = None,
     year: Annotated[int | None, typer.Option(help="年度：公示其最新草稿 / year")] = None,
@@ -173,7 +171,7 @@ def publish(
 
 
 @runs_app.command("finalise")
-@_friendly
+@friendly
 def finalise(
     run: Annotated[str, typer.Argument(help="批次号 / run id")],
     db: DbOption = None,
@@ -185,7 +183,7 @@ def finalise(
 
 
 @runs_app.command("settle")
-@_friendly
+@friendly
 def settle(db: DbOption = None) -> None:
     """定稿所有公示期满且异议已处理的批次 / Finalise every run whose window is over."""
     with open_store(_db(db)) as store:
