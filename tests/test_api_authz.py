@@ -21,7 +21,7 @@ from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, create_accounts, login, post
+from mujun.web.testing import FakeClock, create_accounts, logged_in_client, post
 
 from .conftest import ROOT
 
@@ -116,9 +116,7 @@ def world(tmp_path_factory):
     app = create_app(settings, clock=clock)
     clients = {}
     for name in accounts:
-        client = TestClient(app)
-        assert login(client, name, PASSWORD).status_code == 200
-        clients[name] = client
+        clients[name] = logged_in_client(app, name, PASSWORD)
     yield {
         "app": app,
         "clients": clients,
@@ -756,9 +754,7 @@ def scratch(world, tmp_path):
     app = create_app(WebSettings(db=db, **FAST_HASH), clock=FakeClock())
 
     def client_for(name: str) -> TestClient:
-        client = TestClient(app)
-        assert login(client, name, PASSWORD).status_code == 200
-        return client
+        return logged_in_client(app, name, PASSWORD)
 
     yield client_for
     app.state.db.close()

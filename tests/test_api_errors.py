@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from mujun.auth import Actor, Role, create_user
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, csrf_headers, login, post
+from mujun.web.testing import FakeClock, csrf_headers, logged_in_client, login, post
 
 PASSWORD = "Errors-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -39,9 +39,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture
 def sys_client(app):
-    client = TestClient(app)
-    assert login(client, "sys", PASSWORD).status_code == 200
-    return client
+    return logged_in_client(app, "sys", PASSWORD)
 
 
 def test_the_error_shape_is_pinned(app, sys_client):
@@ -73,8 +71,7 @@ def test_anonymous_errors_have_the_same_shape(app, path, status):
 
 
 def test_validation_errors_403_and_404_have_the_same_shape(app):
-    client = TestClient(app)
-    assert login(client, "prov", PASSWORD).status_code == 200
+    client = logged_in_client(app, "prov", PASSWORD)
     for path, status in [
         ("/api/v1/runs/E2023-0001/results?page_size=501&page=0", 422),
         ("/api/v1/runs/E2023-0001", 404),
@@ -137,8 +134,7 @@ def test_a_forged_csrf_cookie_that_matches_its_header_is_refused(app):
 
 
 def test_a_csrf_token_from_another_session_is_refused(app, sys_client):
-    other = TestClient(app)
-    assert login(other, "prov", PASSWORD).status_code == 200
+    other = logged_in_client(app, "prov", PASSWORD)
     theirs = other.cookies["mujun_csrf"]
     sys_client.cookies.delete("mujun_csrf")
     sys_client.cookies.set("mujun_csrf", theirs, domain="testserver.local")

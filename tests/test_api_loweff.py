@@ -16,7 +16,7 @@ from mujun.auth import Actor, Role, create_user
 from mujun.loweff import identify, load_loweff_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, login, post
+from mujun.web.testing import FakeClock, logged_in_client, post
 
 from .conftest import ROOT
 from .loweff_world import USCC, build_world
@@ -79,9 +79,7 @@ def world(tmp_path_factory):
 def clients(world):
     out = {}
     for name in ACCOUNTS:
-        client = TestClient(world["app"])
-        assert login(client, name, PASSWORD).status_code == 200
-        out[name] = client
+        out[name] = logged_in_client(world["app"], name, PASSWORD)
     return out
 
 
@@ -95,9 +93,7 @@ def scratch(world, tmp_path):
     app = create_app(WebSettings(db=db, **FAST_HASH), clock=FakeClock(datetime(2025, 6, 1, 2)))
 
     def client_for(name: str) -> TestClient:
-        client = TestClient(app)
-        assert login(client, name, PASSWORD).status_code == 200
-        return client
+        return logged_in_client(app, name, PASSWORD)
 
     yield client_for
     app.state.db.close()

@@ -23,7 +23,7 @@ from mujun.evaluation import evaluate
 from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, csrf_headers, login
+from mujun.web.testing import FakeClock, csrf_headers, logged_in_client
 
 from .conftest import ROOT
 
@@ -250,10 +250,7 @@ def check_operation(app: Any, client: TestClient, method: str, path: str, op: di
 
 
 def _client(app: Any, user: str | None) -> TestClient:
-    client = TestClient(app)
-    if user:
-        assert login(client, user, PASSWORD).status_code == 200
-    return client
+    return logged_in_client(app, user, PASSWORD) if user else TestClient(app)
 
 
 @pytest.mark.parametrize("user", ["prov", "ent", None])

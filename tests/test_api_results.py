@@ -4,13 +4,12 @@ the audit of every confidential read."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from mujun.auth import Actor, Role, create_user, list_audit
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, login
+from mujun.web.testing import FakeClock, logged_in_client
 
 PASSWORD = "Results-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -46,8 +45,7 @@ def world(tmp_path_factory):
     app = create_app(settings, clock=clock)
     clients = {}
     for name in ("prov", "city", "county"):
-        clients[name] = TestClient(app)
-        assert login(clients[name], name, PASSWORD).status_code == 200
+        clients[name] = logged_in_client(app, name, PASSWORD)
     yield {"app": app, "run": run, "county": county, "city": city, "clients": clients}
     app.state.db.close()
 

@@ -5,13 +5,12 @@ report; malformed, oversized and wrong-type files, and files of another departme
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from mujun.auth import Role, list_audit
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, create_accounts, csrf_headers, login
+from mujun.web.testing import FakeClock, create_accounts, csrf_headers, logged_in_client
 from mujun.workflow import WorkflowSettings
 
 from .conftest import ROOT
@@ -43,8 +42,7 @@ def world(tmp_path_factory):
     app = create_app(settings, clock=clock)
     clients = {}
     for name in accounts:
-        clients[name] = TestClient(app)
-        assert login(clients[name], name, PASSWORD).status_code == 200
+        clients[name] = logged_in_client(app, name, PASSWORD)
     yield {"app": app, "clients": clients, "data": base / "data" / "2023", "base": base}
     app.state.db.close()
 

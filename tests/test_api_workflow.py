@@ -13,7 +13,13 @@ from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, create_accounts, csrf_headers, login, post
+from mujun.web.testing import (
+    FakeClock,
+    create_accounts,
+    csrf_headers,
+    logged_in_client,
+    post,
+)
 
 from .conftest import ROOT
 
@@ -75,9 +81,7 @@ def world(tmp_path_factory):
     )
 
     def client(name: str) -> TestClient:
-        c = TestClient(app)
-        assert login(c, name, PASSWORD).status_code == 200
-        return c
+        return logged_in_client(app, name, PASSWORD)
 
     def county_draft() -> str:
         with app.state.db.writer() as w:

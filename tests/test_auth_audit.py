@@ -19,7 +19,7 @@ from mujun.auth import (
 )
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, login, post
+from mujun.web.testing import FakeClock, logged_in_client, login, post
 
 PASSWORD = "Audit-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -141,8 +141,7 @@ def test_logins_are_audited_with_actor_role_address_and_result(app):
 
 
 def test_writes_are_audited_with_before_and_after(app):
-    client = TestClient(app)
-    login(client, "sys", PASSWORD)
+    client = logged_in_client(app, "sys", PASSWORD)
     res = post(
         client, "/api/v1/users", {"username": "cnt", "role": "county_analyst", "scope": "330102"}
     )
@@ -157,8 +156,7 @@ def test_writes_are_audited_with_before_and_after(app):
 
 
 def test_the_audit_administrator_reads_and_verifies_the_log_and_is_audited_too(app):
-    client = TestClient(app)
-    login(client, "checker", PASSWORD)
+    client = logged_in_client(app, "checker", PASSWORD)
     page = client.get("/api/v1/audit?page_size=5").json()
     assert page["total"] >= 3 and len(page["entries"]) <= 5
     assert page["entries"][0]["seq"] > page["entries"][-1]["seq"]

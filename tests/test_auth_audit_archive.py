@@ -10,7 +10,6 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from python_calamine import CalamineWorkbook
 
@@ -21,7 +20,7 @@ from mujun.auth.settings import AuthSettings
 from mujun.errors import InputError
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, csrf_headers, login
+from mujun.web.testing import FakeClock, csrf_headers, logged_in_client
 from tests.conftest import run_mujun
 
 FIRM = "913301020000000001"  # an all-digit object: Excel would turn it into 9.13E+17
@@ -198,9 +197,8 @@ def test_only_the_audit_administrator_exports_and_archives_through_the_api(tmp_p
                 password="Audit-pass-2030",
                 must_change_password=False,
             )
-    auditor, sysadmin = TestClient(app), TestClient(app)
-    assert login(auditor, "auditor", "Audit-pass-2030").status_code == 200
-    assert login(sysadmin, "sys", "Audit-pass-2030").status_code == 200
+    auditor = logged_in_client(app, "auditor", "Audit-pass-2030")
+    sysadmin = logged_in_client(app, "sys", "Audit-pass-2030")
     res = auditor.get("/api/v1/audit/export?format=csv&action=results")
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/csv")
     got = list(csv.reader(io.StringIO(res.content.decode("utf-8-sig"))))

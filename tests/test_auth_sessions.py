@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from mujun.auth import Actor, AuthSettings, Role, check_password_policy, create_user, set_disabled
 from mujun.auth.passwords import generate_password, hash_password
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, login, post
+from mujun.web.testing import FakeClock, logged_in_client, login, post
 
 PASSWORD = "Session-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -40,10 +40,9 @@ class World:
             )
 
     def client(self, name: str | None = None, password: str = PASSWORD) -> TestClient:
-        client = TestClient(self.app)
         if name:
-            assert login(client, name, password).status_code == 200
-        return client
+            return logged_in_client(self.app, name, password)
+        return TestClient(self.app)
 
     def scalar(self, sql: str, params: list | None = None):
         with self.db.reader() as r:

@@ -19,7 +19,7 @@ from mujun.auth.phones import mask_phone, normalise_phone
 from mujun.auth.sms import deliver_queued, gateway_for
 from mujun.reference.uscc import make_uscc
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, csrf_headers, login
+from mujun.web.testing import FakeClock, csrf_headers, logged_in_client, login
 
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 FIRM = make_uscc("91", "330102", "MA2B3C4D")
@@ -231,8 +231,7 @@ def test_the_system_administrator_reads_the_outbox_and_sets_phones(world):
     world.add("ana", Role.PROVINCE_ADMIN)
     world.add(OTHER, Role.ENTERPRISE, uscc=OTHER)
     ask(TestClient(world.app))
-    admin = TestClient(world.app)
-    assert login(admin, "sys", PASSWORD).status_code == 200
+    admin = logged_in_client(world.app, "sys", PASSWORD)
     outbox = admin.get("/api/v1/sms/outbox").json()
     assert outbox["total"] == 1 and outbox["messages"][0]["kind"] == "login-code"
     set_it = admin.put(
@@ -244,8 +243,7 @@ def test_the_system_administrator_reads_the_outbox_and_sets_phones(world):
     )
     assert bad.status_code == 400 and "手机号码无效" in bad.json()["error"]
     # Other roles may not read the outbox (login codes are in it).
-    analyst = TestClient(world.app)
-    assert login(analyst, "ana", PASSWORD).status_code == 200
+    analyst = logged_in_client(world.app, "ana", PASSWORD)
     assert analyst.get("/api/v1/sms/outbox").status_code == 403
     assert world.rows("SELECT count(*) FROM audit_log WHERE action = 'sms.outbox.read'")[0][0] == 1
 

@@ -16,7 +16,7 @@ from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, csrf_headers, login, post
+from mujun.web.testing import FakeClock, csrf_headers, logged_in_client, post
 
 from .conftest import ROOT
 
@@ -80,9 +80,7 @@ def _rows(world, sql, params=None):
 
 
 def _official(world, name):
-    c = TestClient(world["app"])
-    assert login(c, name, PASSWORD).status_code == 200
-    return c
+    return logged_in_client(world["app"], name, PASSWORD)
 
 
 def _enterprise(world, uscc):

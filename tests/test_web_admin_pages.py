@@ -9,12 +9,11 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from python_calamine import CalamineWorkbook
 
 from mujun.auth import Actor, Role, append_audit, create_user
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import FakeClock, login
+from mujun.web.testing import FakeClock, logged_in_client
 
 PASSWORD = "Admin-pages-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -55,8 +54,7 @@ def world(tmp_path):
             )
     clients = {}
     for name in ("auditor", "sys", "ana"):
-        clients[name] = TestClient(app)
-        assert login(clients[name], name, PASSWORD).status_code == 200
+        clients[name] = logged_in_client(app, name, PASSWORD)
     yield app, clients
     app.state.db.close()
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from mujun.auth import Actor, Role, create_user, utcnow
 from mujun.store import SCHEMA_VERSION, open_store
 from mujun.web import WebSettings, create_app
-from mujun.web.testing import login
+from mujun.web.testing import logged_in_client, login
 
 PASSWORD = "Factory-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -54,8 +55,7 @@ def test_the_cookie_secret_is_generated_once_and_kept_in_the_store(tmp_path):
     settings = WebSettings(db=tmp_path / "s.duckdb", **FAST_HASH)
     _add_user(settings, "keeper")
     app = create_app(settings)
-    client = TestClient(app)
-    assert login(client, "keeper", PASSWORD).status_code == 200
+    client = logged_in_client(app, "keeper", PASSWORD)
     app.state.db.close()
     secret = _secret(settings.db)
     assert secret and len(secret) >= 48
@@ -95,9 +95,7 @@ def test_reads_run_concurrently_beside_serialised_writes(tmp_path):
     _add_user(settings, "busy")
     app = create_app(settings)
     try:
-        clients = [TestClient(app) for _ in range(4)]
-        for c in clients:
-            assert login(c, "busy", PASSWORD).status_code == 200
+        clients = [logged_in_client(app, "busy", PASSWORD) for _ in range(4)]
 
         def work(client: TestClient) -> list[int]:
             # /users reads; each login writes a session and an audit entry.
@@ -111,5 +109,21 @@ def test_reads_run_concurrently_beside_serialised_writes(tmp_path):
         with app.state.db.reader() as r:
             seqs = [s for (s,) in r.rows("SELECT seq FROM audit_log ORDER BY seq")]
         assert seqs == list(range(1, len(seqs) + 1))  # the chain stayed gap-free
+    finally:
+        app.state.db.close()
+
+
+def test_the_logged_in_client_helper_logs_in_by_api_or_form_and_fails_on_a_refusal(tmp_path):
+    settings = WebSettings(db=tmp_path / "h.duckdb", **FAST_HASH)
+    _add_user(settings, "helper")
+    app = create_app(settings)
+    try:
+        by_api = logged_in_client(app, "helper", PASSWORD)
+        by_form = logged_in_client(TestClient(app), "helper", PASSWORD, form=True)
+        for client in (by_api, by_form):
+            assert client.get("/api/v1/me").json()["user"]["username"] == "helper"
+        for form in (False, True):
+            with pytest.raises(AssertionError, match="login as helper: 401"):
+                logged_in_client(app, "helper", "Wrong-pass-2030", form=form)
     finally:
         app.state.db.close()

@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from mujun.auth import Actor, Role, create_user
 from mujun.evaluation import evaluate
@@ -15,7 +14,7 @@ from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.testing import FakeClock, login
+from mujun.web.testing import FakeClock, logged_in_client
 
 from .conftest import ROOT
 
@@ -69,8 +68,7 @@ def world(tmp_path_factory):
     app = create_app(settings, clock=clock)
     clients = {}
     for name in ("prov", "city"):
-        clients[name] = TestClient(app)
-        assert login(clients[name], name, PASSWORD).status_code == 200
+        clients[name] = logged_in_client(app, name, PASSWORD)
     yield {
         "app": app,
         "clients": clients,

@@ -8,7 +8,6 @@ import re
 from datetime import date, datetime
 
 import pytest
-from fastapi.testclient import TestClient
 
 from mujun.auth import Actor, Role
 from mujun.auth.scope import DataScope
@@ -16,7 +15,7 @@ from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
 from mujun.web.pages.data import region_stats
-from mujun.web.testing import FakeClock, create_accounts, login
+from mujun.web.testing import FakeClock, create_accounts, logged_in_client
 from mujun.workflow.confirmations import file_answer, open_round, review_objection
 from mujun.workflow.evidence import check_evidence
 from mujun.workflow.rerun import rerun_with_corrections
@@ -80,8 +79,7 @@ def world(tmp_path_factory):
             password=PASSWORD,
         )
     app = create_app(settings, clock=FakeClock())
-    client = TestClient(app)
-    assert login(client, "prov", PASSWORD).status_code == 200
+    client = logged_in_client(app, "prov", PASSWORD)
     yield {"app": app, "client": client, "run": run, "new": new, "county": county, "firm": firm}
     app.state.db.close()
 

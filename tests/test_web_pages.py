@@ -20,7 +20,7 @@ from mujun.web.demo import busiest_county
 from mujun.web.pages import mount_vendor
 from mujun.web.pages.tiles import TILES
 from mujun.web.security import CSRF_COOKIE
-from mujun.web.testing import FakeClock
+from mujun.web.testing import FakeClock, form_login, logged_in_client
 
 PASSWORD = "Pages-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -98,11 +98,10 @@ def world(tmp_path_factory):
             must_change_password=True,
         )
     app = create_app(settings, clock=clock)
-    clients = {}
-    for name in ("prov", "county", "uploader", "sysadmin", own):
-        clients[name] = TestClient(app)
-        res = _page_login(clients[name], name)
-        assert res.status_code == 303, res.text
+    clients = {
+        name: logged_in_client(app, name, PASSWORD, form=True)
+        for name in ("prov", "county", "uploader", "sysadmin", own)
+    }
     yield {
         "app": app,
         "runs": runs,
@@ -114,21 +113,6 @@ def world(tmp_path_factory):
         "settings": settings,
     }
     app.state.db.close()
-
-
-def _page_login(client: TestClient, username: str, password: str = PASSWORD, **extra):
-    """Log in through the HTML form, as a browser does."""
-    client.get("/login")
-    return client.post(
-        "/login",
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": client.cookies[CSRF_COOKIE],
-            **extra,
-        },
-        follow_redirects=False,
-    )
 
 
 def _sql(world, sql, params=None):
@@ -172,23 +156,23 @@ def test_the_login_form_shows_a_wrong_password_and_refuses_a_missing_csrf_token(
     client = TestClient(world["app"])
     page = client.get("/login")
     assert page.status_code == 200 and 'name="csrf_token"' in page.text and "登录" in page.text
-    wrong = _page_login(client, "county", "Not-the-password-1")
+    wrong = form_login(client, "county", "Not-the-password-1")
     assert wrong.status_code == 401 and "用户名或口令错误" in wrong.text
     no_token = client.post("/login", data={"username": "county", "password": PASSWORD})
     assert no_token.status_code == 403
-    ok = _page_login(client, "county", next="/rankings")
+    ok = form_login(client, "county", PASSWORD, next="/rankings")
     assert ok.status_code == 303 and ok.headers["location"] == "/rankings"
     assert (
-        _page_login(TestClient(world["app"]), "county", next="https://evil.example/").headers[
-            "location"
-        ]
+        form_login(
+            TestClient(world["app"]), "county", PASSWORD, next="https://evil.example/"
+        ).headers["location"]
         == "/"
     )
 
 
 def test_a_forced_password_change_comes_before_every_page(world):
     client = TestClient(world["app"])
-    res = _page_login(client, "newcomer")
+    res = form_login(client, "newcomer", PASSWORD)
     assert res.headers["location"] == "/password"
     assert client.get("/rankings", follow_redirects=False).headers["location"] == "/password"
     form = client.get("/password")
@@ -457,8 +441,7 @@ def test_a_configured_geojson_directory_switches_the_map_to_a_choropleth(world, 
 
 
 def test_the_english_switch_changes_the_chrome_and_the_column_headers(world):
-    client = TestClient(world["app"])
-    _page_login(client, "prov")
+    client = logged_in_client(world["app"], "prov", PASSWORD, form=True)
     zh = client.get("/rankings").text
     assert "统一社会信用代码" in zh and "企业名称" in zh
     en = client.get("/rankings", params={"lang": "en"}).text

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 from python_calamine import CalamineWorkbook
 
 from mujun.auth import Actor, Role, create_user
@@ -18,7 +17,7 @@ from mujun.rules import load_rules
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import busiest_county
-from mujun.web.testing import FakeClock, login, post
+from mujun.web.testing import FakeClock, logged_in_client, post
 
 from .conftest import ROOT
 
@@ -66,8 +65,7 @@ def world(small_province, tmp_path_factory):
     app = create_app(settings, clock=clock)
     clients = {}
     for name in ("prov", "county", "uploader", own):
-        clients[name] = TestClient(app)
-        assert login(clients[name], name, PASSWORD).status_code == 200
+        clients[name] = logged_in_client(app, name, PASSWORD)
     yield {"app": app, "runs": runs, "county": county, "own": own, "other": other, "c": clients}
     app.state.db.close()
 

@@ -32,7 +32,7 @@ from mujun.web.pages.data import (
     region_stats,
 )
 from mujun.web.queries import visible_runs
-from mujun.web.testing import FakeClock, csrf_headers, login, post
+from mujun.web.testing import FakeClock, csrf_headers, logged_in_client, post
 
 from .conftest import ROOT
 
@@ -88,9 +88,7 @@ def world(tmp_path_factory):
     )
 
     def client(name: str) -> TestClient:
-        c = TestClient(app)
-        assert login(c, name, PASSWORD).status_code == 200
-        return c
+        return logged_in_client(app, name, PASSWORD)
 
     yield {
         "app": app,

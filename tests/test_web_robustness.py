@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from mujun.auth import Actor, Role, create_user
 from mujun.paths import compute_paths
@@ -16,8 +15,7 @@ from mujun.robustness.tables import write_analysis
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
-from mujun.web.security import CSRF_COOKIE
-from mujun.web.testing import FakeClock
+from mujun.web.testing import FakeClock, logged_in_client
 
 PASSWORD = "Robust-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -54,17 +52,9 @@ def world(tmp_path_factory):
                 settings=settings, password=PASSWORD, must_change_password=False, **attrs,
             )  # fmt: skip
     app = create_app(settings, clock=clock)
-    clients = {}
-    for name in ("prov", "county", own):
-        c = TestClient(app)
-        c.get("/login")
-        r = c.post(
-            "/login",
-            data={"username": name, "password": PASSWORD, "csrf_token": c.cookies[CSRF_COOKIE]},
-            follow_redirects=False,
-        )
-        assert r.status_code == 303, r.text
-        clients[name] = c
+    clients = {
+        name: logged_in_client(app, name, PASSWORD, form=True) for name in ("prov", "county", own)
+    }
     yield {"app": app, "run": run, "county": county, "own": own, "clients": clients}
     app.state.db.close()
 

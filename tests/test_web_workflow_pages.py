@@ -18,7 +18,7 @@ from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
 from mujun.web.security import CSRF_COOKIE
-from mujun.web.testing import FakeClock, create_accounts
+from mujun.web.testing import FakeClock, create_accounts, logged_in_client
 
 from .browser import ARTIFACTS
 from .conftest import ROOT
@@ -68,17 +68,9 @@ def world(tmp_path_factory):
     app.state.workflow_settings = app.state.workflow_settings.model_copy(
         update={"publish_dir": base / "published"}
     )
-    clients: dict[str, TestClient] = {}
-    for name in accounts:
-        c = TestClient(app)
-        c.get("/login")
-        res = c.post(
-            "/login",
-            data={"username": name, "password": PASSWORD, "csrf_token": c.cookies[CSRF_COOKIE]},
-            follow_redirects=False,
-        )
-        assert res.status_code == 303, res.text
-        clients[name] = c
+    clients: dict[str, TestClient] = {
+        name: logged_in_client(app, name, PASSWORD, form=True) for name in accounts
+    }
 
     def county_draft() -> str:
         with app.state.db.writer() as w:

@@ -1,4 +1,5 @@
-"""Helpers for tests of the web platform: a settable clock and CSRF-aware login."""
+"""Helpers for tests of the web platform: a settable clock, CSRF-aware login and logged-in
+clients."""
 
 from __future__ import annotations
 
@@ -36,6 +37,38 @@ def login(client: Any, username: str, password: str) -> Any:
         json={"username": username, "password": password},
         headers=csrf_headers(client),
     )
+
+
+def form_login(client: Any, username: str, password: str, **fields: str) -> Any:
+    """Log in through the HTML form at /login as a browser does (the form sets the CSRF
+    cookie, the post echoes it); returns the response, redirects not followed."""
+    client.get("/login")
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": client.cookies[CSRF_COOKIE],
+            **fields,
+        },
+        follow_redirects=False,
+    )
+
+
+def logged_in_client(app_or_client: Any, username: str, password: str, *, form: bool = False):
+    """A test client logged in as ``username``: a new one for an app, or the client given;
+    through the JSON API, or the HTML form with ``form``. A refused login fails the test with
+    the server's answer."""
+    from fastapi.testclient import TestClient
+
+    client = app_or_client if isinstance(app_or_client, TestClient) else TestClient(app_or_client)
+    if form:
+        res, expected = form_login(client, username, password), 303
+    else:
+        res, expected = login(client, username, password), 200
+    if res.status_code != expected:
+        raise AssertionError(f"login as {username}: {res.status_code} {res.text[:500]}")
+    return client
 
 
 def post(client: Any, path: str, json: Any = None) -> Any:
