@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from mujun.auth.audit import Actor
 from mujun.auth.roles import PROVINCE_CODE, Role
@@ -92,33 +92,22 @@ class Received:
         """Remove the spooled copy (kept files were moved away already)."""
         shutil.rmtree(self.incoming.parent, ignore_errors=True)
 
+    def upload_fields(self) -> dict[str, Any]:
+        """The file's fields of its upload row (``begin_upload`` keywords)."""
+        return {"year": self.year, "filename": self.name, "size": self.size, "sha256": self.sha256}
+
+
+def _record_upload(db: Database, *, status: str, actor: Actor, now: datetime, **fields: Any) -> int:
+    """Record an upload through the one writer (``begin_upload`` with ``fields``); its id."""
+    with db.writer() as w:
+        return begin_upload(w, status=status, actor=actor, now=now, **fields)
+
 
 def _refuse(
-    db: Database,
-    exc: WorkflowError,
-    *,
-    year: int,
-    name: str,
-    department: str | None,
-    actor: Actor,
-    now: datetime,
-    size: int | None = None,
-    sha: str | None = None,
-):
+    db: Database, exc: WorkflowError, *, actor: Actor, now: datetime, **fields: Any
+) -> NoReturn:
     """Record a refused upload (``failed``, audited ``upload.refuse``) and raise ``exc``."""
-    with db.writer() as w:
-        begin_upload(
-            w,
-            year=year,
-            filename=name,
-            size=size,
-            sha256=sha,
-            department=department,
-            status="failed",
-            actor=actor,
-            now=now,
-            message=exc.message,
-        )
+    _record_upload(db, status="failed", actor=actor, now=now, message=exc.message, **fields)
     raise exc
 
 
@@ -138,7 +127,16 @@ def check_upload(
     assert settings.upload_dir is not None
     name = safe_name(filename)
     department = user.department if user.role == Role.DEPARTMENT_UPLOADER else None
-    refused = {"year": year, "name": name, "department": department, "actor": actor, "now": now}
+    # The upload row of a refusal (no size or hash before the bytes are read).
+    refused = {
+        "year": year,
+        "filename": name,
+        "size": None,
+        "sha256": None,
+        "department": department,
+        "actor": actor,
+        "now": now,
+    }
     if outside_region(store, user, year):
         _refuse(
             db,
@@ -158,7 +156,7 @@ def check_upload(
     try:
         check_size(len(data), settings.upload_max_bytes)
     except WorkflowError as exc:
-        _refuse(db, exc, size=len(data), **refused)
+        _refuse(db, exc, **(refused | {"size": len(data)}))
     incoming = spool(data, settings.upload_dir, name)
     return Received(year, name, len(data), sha256_of(data), incoming, department)
 
@@ -236,32 +234,12 @@ def receive_upload(
         year=year,
     )
     try:
+        upload = {"actor": actor, "now": now, **received.upload_fields()}
         try:
             found = recognise_department(received, settings)
         except WorkflowError as exc:
-            _refuse(
-                db,
-                exc,
-                year=year,
-                name=received.name,
-                department=received.department,
-                actor=actor,
-                now=now,
-                size=received.size,
-                sha=received.sha256,
-            )
-        with db.writer() as w:
-            upload_id = begin_upload(
-                w,
-                year=year,
-                filename=received.name,
-                size=received.size,
-                sha256=received.sha256,
-                department=found.source,
-                status="ingesting",
-                actor=actor,
-                now=now,
-            )
+            _refuse(db, exc, department=received.department, **upload)
+        upload_id = _record_upload(db, status="ingesting", department=found.source, **upload)
         report = ingest_received(db, settings, upload_id, received, actor=actor, clock=lambda: now)
     finally:
         received.discard()
@@ -296,18 +274,14 @@ def start_upload(
         year=year,
     )
     try:
-        with db.writer() as w:
-            upload_id = begin_upload(
-                w,
-                year=year,
-                filename=received.name,
-                size=received.size,
-                sha256=received.sha256,
-                department=received.department,
-                status="ingesting",
-                actor=actor,
-                now=now,
-            )
+        upload_id = _record_upload(
+            db,
+            status="ingesting",
+            department=received.department,
+            actor=actor,
+            now=now,
+            **received.upload_fields(),
+        )
     except BaseException:
         received.discard()
         raise
