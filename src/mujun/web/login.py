@@ -43,28 +43,14 @@ def log_in(
     current=None,
 ) -> LoginOutcome:
     """Check the credentials, record the attempt and open a new session on success."""
-    ip = client_ip(request)
     # argon2 runs on a reader, outside the write lock: a burst of logins must not hold up
     # every other write (audit entries of reads included).
     with db.reader() as r:
         check = check_login(r, username, password, now=now, settings=settings)
-    signers: Signers = request.app.state.signers
-    outcome = LoginOutcome(result=None)  # type: ignore[arg-type]
     with db.writer(data=False) as w:  # accounts, sessions and the audit log only
-        outcome.result = record_login(w, check, now=now, settings=settings, ip=ip)
-        if outcome.result.user is not None:
-            if current is not None:
-                end_session(w, current.session_id)  # a login never inherits an older session
-            outcome.csrf = signers.new_csrf()
-            outcome.token = create_session(
-                w,
-                outcome.result.user.username,
-                outcome.csrf,
-                now=now,
-                settings=settings,
-                ip=ip,
-                user_agent=request.headers.get("user-agent"),
-            )
+        result = record_login(w, check, now=now, settings=settings, ip=client_ip(request))
+        outcome = LoginOutcome(result=result)
+        _open_session(request, w, outcome, now, settings, current)
     return outcome
 
 
@@ -73,7 +59,7 @@ def _open_session(request: Request, w, outcome: LoginOutcome, now: datetime, set
     if outcome.result.user is None:
         return
     if current is not None:
-        end_session(w, current.session_id)
+        end_session(w, current.session_id)  # a login never inherits an older session
     signers: Signers = request.app.state.signers
     outcome.csrf = signers.new_csrf()
     outcome.token = create_session(

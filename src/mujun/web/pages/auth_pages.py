@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -23,7 +23,7 @@ from mujun.web.deps import (
     SettingsDep,
     client_ip,
 )
-from mujun.web.login import SMS_ONLY, log_in
+from mujun.web.login import SMS_ONLY, LoginOutcome, log_in
 from mujun.web.pages.common import SessionPageDep, render, safe_next
 from mujun.web.pages.i18n import request_lang, translator
 from mujun.web.security import (
@@ -33,28 +33,46 @@ from mujun.web.security import (
     set_cookie,
     set_session_cookies,
 )
+from mujun.web.settings import WebSettings
 
 router = APIRouter(include_in_schema=False)
 
 
-def _login_page(
-    request: Request, settings: SettingsDep, errors: list[str], next_url: str, status: int
+def login_form_page(
+    request: Request, settings: WebSettings, template: str, context: dict[str, Any], status: int
 ) -> Response:
-    """The login form with a CSRF token the browser holds (a new one if it has none)."""
+    """A login form (password or SMS code) with a CSRF token the browser holds (a new one,
+    set as the cookie, if it has none)."""
     signers: Signers = request.app.state.signers
     token = request.cookies.get(CSRF_COOKIE)
     fresh = not signers.csrf_valid(token)
     if fresh:
         token = signers.new_csrf()
-    response = render(
-        request,
-        "login.html",
-        {"errors": errors, "next": next_url, "form_csrf": token},
-        status=status,
-    )
+    response = render(request, template, {**context, "form_csrf": token}, status=status)
     if fresh:
         set_cookie(response, CSRF_COOKIE, token, secure=settings.cookie_secure, http_only=False)
     return response
+
+
+def logged_in_redirect(
+    request: Request, settings: WebSettings, outcome: LoginOutcome, go: str
+) -> Response:
+    """After a successful login (password or SMS code): off to ``go`` with the new session's
+    cookies."""
+    signers: Signers = request.app.state.signers
+    response = RedirectResponse(go, status_code=303)
+    set_session_cookies(
+        response, signers.sign_session(outcome.token), outcome.csrf, settings.cookie_secure
+    )
+    return response
+
+
+def _login_page(
+    request: Request, settings: WebSettings, errors: list[str], next_url: str, status: int
+) -> Response:
+    """The password login form."""
+    context = {"errors": errors, "next": next_url}
+    return login_form_page(request, settings, "login.html", context, status)
 
 
 @router.get("/login")
@@ -86,8 +104,7 @@ def login_submit(
         msg = f"{t('username')} / {t('password')}: 必填 / required"
         return _login_page(request, settings, [msg], target, 400)
     outcome = log_in(request, db, username, password, now=now, settings=settings, current=current)
-    result, token, csrf = outcome.result, outcome.token, outcome.csrf
-    signers: Signers = request.app.state.signers
+    result = outcome.result
     if result.user is None:
         if result.reason == "locked":
             until = f"{result.locked_until:%Y-%m-%d %H:%M} UTC" if result.locked_until else ""
@@ -100,9 +117,7 @@ def login_submit(
         msg = "用户名或口令错误 / wrong username or password"
         return _login_page(request, settings, [msg], target, 401)
     go = "/password" if password_change_reason(result.user, now, settings) else target
-    response = RedirectResponse(go, status_code=303)
-    set_session_cookies(response, signers.sign_session(token), csrf, settings.cookie_secure)
-    return response
+    return logged_in_redirect(request, settings, outcome, go)
 
 
 @router.post("/logout")

@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse
 
 from mujun.web.deps import DatabaseDep, NowDep, OptionalSessionDep, SettingsDep
 from mujun.web.login import log_in_by_sms, send_login_code
-from mujun.web.pages.common import render, safe_next
-from mujun.web.security import CSRF_COOKIE, Signers, set_cookie, set_session_cookies
+from mujun.web.pages.auth_pages import logged_in_redirect, login_form_page
+from mujun.web.pages.common import safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,27 +28,15 @@ def _page(
     next_url: str = "/",
     status: int = 200,
 ) -> Response:
-    signers: Signers = request.app.state.signers
-    token = request.cookies.get(CSRF_COOKIE)
-    fresh = not signers.csrf_valid(token)
-    if fresh:
-        token = signers.new_csrf()
-    response = render(
-        request,
-        "login_sms.html",
-        {
-            "errors": errors or [],
-            "info": info,
-            "username": username,
-            "next": next_url,
-            "form_csrf": token,
-            "code_minutes": settings.sms_code_minutes,
-        },
-        status=status,
-    )
-    if fresh:
-        set_cookie(response, CSRF_COOKIE, token, secure=settings.cookie_secure, http_only=False)
-    return response
+    """The SMS login form."""
+    context = {
+        "errors": errors or [],
+        "info": info,
+        "username": username,
+        "next": next_url,
+        "code_minutes": settings.sms_code_minutes,
+    }
+    return login_form_page(request, settings, "login_sms.html", context, status)
 
 
 @router.get("/login/sms")
@@ -109,9 +97,4 @@ def sms_login_submit(
             next_url=target,
             status=status,
         )
-    response = RedirectResponse(target, status_code=303)
-    signers: Signers = request.app.state.signers
-    set_session_cookies(
-        response, signers.sign_session(outcome.token), outcome.csrf, settings.cookie_secure
-    )
-    return response
+    return logged_in_redirect(request, settings, outcome, target)
