@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
-
-import xlsxwriter
 
 from mujun.loweff.cases import status_label
 from mujun.loweff.rules import BUILTIN_INDICATORS
+from mujun.xlsx import Column, xlsx_bytes
 
 FIGURE_NAMES = {
     "tax_mu": ("亩均税收（万元/亩）", "Tax per mu (10k yuan/mu)"),
@@ -64,25 +62,13 @@ def list_workbook(title: str, rows: list[dict[str, Any]], lang: str = "zh") -> b
     """The list as an XLSX workbook (credit, county, industry codes and run ids as text)."""
     en = lang == "en"
     figs = figure_keys(rows)
-    cols = [
-        *COLUMNS,
-        *(
-            (f"fig:{k}", FIGURE_NAMES.get(k, (k, k))[0], FIGURE_NAMES.get(k, (k, k))[1], 14, False)
-            for k in figs
-        ),
-        *TAIL,
+    figure_columns = [(f"fig:{k}", *FIGURE_NAMES.get(k, (k, k)), 14, False) for k in figs]
+    columns = [
+        Column(en_name if en else zh, key, width, is_text)
+        for key, zh, en_name, width, is_text in (*COLUMNS, *figure_columns, *TAIL)
     ]
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    ws = wb.add_worksheet(title[:31])
-    head = wb.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True})
-    text = wb.add_format({"num_format": "@"})
-    number = wb.add_format({"num_format": "0.00"})
-    for c, (_, zh, en_name, width, is_text) in enumerate(cols):
-        ws.set_column(c, c, width, text if is_text else None)
-        ws.write_string(0, c, en_name if en else zh, head)
-    for r, row in enumerate(rows, start=1):
-        values = {
+    values = [
+        {
             **row,
             "size_label": {
                 "above": "Above" if en else "规上",
@@ -95,19 +81,8 @@ def list_workbook(title: str, rows: list[dict[str, Any]], lang: str = "zh") -> b
             "status_date": row["status_date"].isoformat() if row["status_date"] else None,
             **{f"fig:{k}": row["figures"].get(k) for k in figs},
         }
-        for c, (key, _, _, _, is_text) in enumerate(cols):
-            value = values.get(key)
-            if value is None or value == "":
-                continue
-            if is_text or isinstance(value, str):
-                # write_string: Excel must never turn 913301… into 9.13301E+17.
-                ws.write_string(r, c, str(value), text if is_text else None)
-            elif isinstance(value, bool):
-                ws.write_boolean(r, c, value)
-            elif isinstance(value, float):
-                ws.write_number(r, c, value, number)
-            else:
-                ws.write_number(r, c, value)
-    ws.freeze_panes(1, 3)
-    wb.close()
-    return buffer.getvalue()
+        for row in rows
+    ]
+    return xlsx_bytes(
+        title, columns, values, frozen_columns=3, wrap_headers=True, float_format="0.00"
+    )

@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from urllib.parse import quote
 
-import xlsxwriter
 from fastapi.responses import Response
 
+from mujun.xlsx import Column, xlsx_bytes
+
+__all__ = ["XLSX", "Column", "xlsx_bytes", "xlsx_response"]
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of an export: its header, the row key, a width, and whether it is text."""
-
-    header: str
-    key: str
-    width: int = 12
-    text: bool = False
-
-
-def xlsx_bytes(sheet: str, columns: Sequence[Column], rows: Iterable[dict]) -> bytes:
-    """A workbook with one sheet of ``rows``; text columns (credit codes) stay text."""
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    ws = wb.add_worksheet(sheet[:31])
-    head = wb.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
-    text = wb.add_format({"num_format": "@"})
-    for c, col in enumerate(columns):
-        ws.set_column(c, c, col.width, text if col.text else None)
-        ws.write_string(0, c, col.header, head)
-    for r, row in enumerate(rows, start=1):
-        for c, col in enumerate(columns):
-            value = row.get(col.key)
-            if value is None or value == "":
-                continue
-            if col.text or isinstance(value, str):
-                # write_string: never let Excel turn 913301… into 9.13301E+17.
-                ws.write_string(r, c, str(value), text if col.text else None)
-            elif isinstance(value, bool):
-                ws.write_boolean(r, c, value)
-            elif isinstance(value, int | float):
-                ws.write_number(r, c, value)
-            else:
-                ws.write_string(r, c, str(value))
-    ws.freeze_panes(1, 0)
-    wb.close()
-    return buffer.getvalue()
 
 
 def xlsx_response(content: bytes, filename: str) -> Response:
