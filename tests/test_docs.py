@@ -60,3 +60,14 @@ def test_every_command_is_in_the_cli_docs():
         "loweff",
     ):
         assert f"## `mujun {cmd}" in doc
+
+
+def test_every_command_and_every_docs_page_is_in_the_readme():
+    from mujun.cli import app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+    assert {"serve", "robustness", "users", "policy"} <= set(names)
+    assert [n for n in names if f"`mujun {n}" not in readme] == []
+    pages = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+    assert [p for p in pages if f"(docs/{p})" not in readme] == []
