@@ -146,3 +146,26 @@ def test_enterprise_home_page_gives_the_path_to_the_next_class_in_words(world):
     en = world["clients"][own].get("/home", params={"lang": "en"})
     en_text = re.search(r'<p id="path-text">(.*?)</p>', en.text, re.S).group(1)
     assert "To reach class" in en_text or "not reachable" in en_text
+
+
+def test_the_read_model_answers_as_the_store_does_for_every_firm(world):
+    """The portrait reads robustness and paths from the in-memory model; for every firm of the
+    run (and one unknown code) it gives what the SQL readers give, in both languages."""
+    from mujun.robustness.tables import firm_paths, firm_robustness
+    from mujun.web.readmodel import run_robustness
+
+    run = world["run"]
+    with world["app"].state.db.reader() as r:
+        firms = [u for (u,) in r.rows("SELECT uscc FROM results WHERE run_id = ?", [run])]
+        model = run_robustness(r, run)
+        assert model.analysis is not None and len(firms) > 100
+        with_paths = 0
+        for uscc in [*firms, "91330000000000000X"]:
+            assert model.firm(uscc) == firm_robustness(r, run, uscc)
+            for lang in ("zh", "en"):
+                path = model.path(uscc, lang)
+                assert path == firm_paths(r, run, uscc, lang)
+            with_paths += path is not None and path["status"] == "paths"
+        assert with_paths > 10
+        # A run without an analysis: nothing, as from the store.
+        assert run_robustness(r, "no-such-run").firm(firms[0]) is None

@@ -210,19 +210,33 @@ def latest_analysis(store: Store, run_id: str) -> dict[str, Any] | None:
     }
 
 
+# The columns of a firm's row in ``robustness_firms`` and ``firm_paths`` as the readers use them
+# (``uscc`` first: the web's read model indexes the rows by it).
+FIRM_ROBUSTNESS_SQL = (
+    'SELECT uscc, "class", p_class, probs::VARCHAR AS probs, rank, rank_p05, rank_p50, '
+    "rank_p95, cohort_size, fragile FROM robustness_firms WHERE analysis_id = ?"
+)
+FIRM_PATHS_SQL = (
+    "SELECT * EXCLUDE (analysis_id, run_id) FROM firm_paths WHERE analysis_id = ? "
+    "ORDER BY uscc, lever"
+)
+
+
 def firm_robustness(store: Store, run_id: str, uscc: str) -> dict[str, Any] | None:
     """A firm's class probabilities and rank interval in the run's newest analysis."""
     a = latest_analysis(store, run_id)
     if a is None:
         return None
-    rows = store.arrow(
-        'SELECT "class", p_class, probs::VARCHAR AS probs, rank, rank_p05, rank_p50, rank_p95, '
-        "cohort_size, fragile FROM robustness_firms WHERE analysis_id = ? AND uscc = ?",
-        [a["analysis_id"], uscc],
-    ).to_pylist()
+    rows = store.arrow(f"{FIRM_ROBUSTNESS_SQL} AND uscc = ?", [a["analysis_id"], uscc])
+    return robustness_of_firm(a, rows.to_pylist())
+
+
+def robustness_of_firm(a: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`firm_robustness` from the analysis and the firm's rows (at most one) of
+    :data:`FIRM_ROBUSTNESS_SQL`."""
     if not rows:
         return {"analysis": a, "firm": None}
-    firm = rows[0]
+    firm = {k: v for k, v in rows[0].items() if k != "uscc"}
     firm["probs"] = json.loads(firm["probs"]) if firm["probs"] else {}
     firm["threshold"] = a["settings"].get("threshold")
     return {"analysis": a, "firm": firm}
@@ -237,12 +251,18 @@ def firm_paths(store: Store, run_id: str, uscc: str, lang: str = "zh") -> dict[s
     if a is None:
         return None
     rows = store.arrow(
-        "SELECT * EXCLUDE (analysis_id, run_id) FROM firm_paths WHERE analysis_id = ? "
-        "AND uscc = ? ORDER BY lever",
-        [a["analysis_id"], uscc],
-    ).to_pylist()
+        FIRM_PATHS_SQL.replace("ORDER BY", "AND uscc = ? ORDER BY"), [a["analysis_id"], uscc]
+    )
+    return paths_of_firm(a, rows.to_pylist(), lang)
+
+
+def paths_of_firm(
+    a: dict[str, Any], rows: list[dict[str, Any]], lang: str = "zh"
+) -> dict[str, Any] | None:
+    """:func:`firm_paths` from the analysis and the firm's rows of :data:`FIRM_PATHS_SQL`."""
     if not rows:
         return None
+    rows = [{k: v for k, v in r.items() if k != "uscc"} for r in rows]
     note = NOTE_EN if lang == "en" else NOTE_ZH
     if len(rows) == 1 and rows[0]["lever"] == "":
         st = rows[0]["status"]
@@ -262,10 +282,14 @@ def firm_paths(store: Store, run_id: str, uscc: str, lang: str = "zh") -> dict[s
     }
 
 
-def firm_path_text(store: Store, run_id: str, uscc: str, lang: str = "zh") -> str | None:
-    """The firm's path in one paragraph (summary and note), for pages such as the enterprise
-    home page; None when no analysis has been run for the run."""
-    p = firm_paths(store, run_id, uscc, lang)
+def path_text(p: dict[str, Any] | None) -> str | None:
+    """A path of :func:`firm_paths` in one paragraph (summary and note)."""
     if p is None:
         return None
     return f"{p['summary']} {p['note']}".strip()
+
+
+def firm_path_text(store: Store, run_id: str, uscc: str, lang: str = "zh") -> str | None:
+    """The firm's path in one paragraph (summary and note), for pages such as the enterprise
+    home page; None when no analysis has been run for the run."""
+    return path_text(firm_paths(store, run_id, uscc, lang))

@@ -22,6 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mujun.auth.scope import DataScope, region_level
+from mujun.robustness.tables import (
+    FIRM_PATHS_SQL,
+    FIRM_ROBUSTNESS_SQL,
+    latest_analysis,
+    paths_of_firm,
+    robustness_of_firm,
+)
 from mujun.store import Store
 from mujun.web.cache import ReadCache
 
@@ -518,6 +525,52 @@ def cohort_values(store: Store, run_id: str) -> CohortValues:
         )
 
     return _cached(store, ("cohorts", run_id), compute)
+
+
+# -- robustness and paths to the next class ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRobustness:
+    """A run's newest robustness analysis with its firms' rows and paths, by credit code."""
+
+    analysis: dict[str, Any] | None
+    firms: KeyedRows | None = None
+    paths: KeyedRows | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held (for the cache's budget)."""
+        return sum(k.nbytes for k in (self.firms, self.paths) if k is not None)
+
+    def firm(self, uscc: str) -> dict[str, Any] | None:
+        """What :func:`mujun.robustness.tables.firm_robustness` gives for ``uscc``."""
+        if self.analysis is None or self.firms is None:
+            return None
+        return robustness_of_firm(self.analysis, self.firms.rows(uscc, limit=1))
+
+    def path(self, uscc: str, lang: str) -> dict[str, Any] | None:
+        """What :func:`mujun.robustness.tables.firm_paths` gives for ``uscc``."""
+        if self.analysis is None or self.paths is None:
+            return None
+        return paths_of_firm(self.analysis, [dict(r) for r in self.paths.rows(uscc)], lang)
+
+
+def run_robustness(store: Store, run_id: str) -> RunRobustness:
+    """The newest robustness analysis of ``run_id`` in memory (two queries per generation)."""
+
+    def compute() -> RunRobustness:
+        a = latest_analysis(store, run_id)
+        if a is None:
+            return RunRobustness(None)
+        aid = [a["analysis_id"]]
+        return RunRobustness(
+            a,
+            KeyedRows.build(store.arrow(FIRM_ROBUSTNESS_SQL, aid), "uscc"),
+            KeyedRows.build(store.arrow(FIRM_PATHS_SQL, aid), "uscc"),
+        )
+
+    return _cached(store, ("robustness", run_id), compute)
 
 
 # -- notifications -----------------------------------------------------------------------------

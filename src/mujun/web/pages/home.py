@@ -16,12 +16,13 @@ from fastapi.responses import RedirectResponse
 from mujun.auth.phones import mask_phone
 from mujun.auth.roles import Role
 from mujun.notifications import list_notifications
-from mujun.robustness.tables import firm_path_text
+from mujun.robustness.tables import path_text
 from mujun.web.deps import StoreDep
 from mujun.web.pages.common import ViewerDep, audit_read, render
 from mujun.web.pages.data import firm_history, firm_items, firm_register, firm_row
 from mujun.web.pages.i18n import request_lang
 from mujun.web.queries import visible_runs
+from mujun.web.readmodel import run_robustness
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,7 +60,9 @@ def enterprise_home(request: Request, viewer: ViewerDep, store: StoreDep) -> Res
                 "year": latest["year"],
                 "items": firm_items(store, run_id, uscc, row.get("cohort")),
                 "register": firm_register(store, latest["year"], uscc) or {},
-                "path_text": firm_path_text(store, run_id, uscc, request_lang(request)[0]),
+                "path_text": path_text(
+                    run_robustness(store, run_id).path(uscc, request_lang(request)[0])
+                ),
             }
             audit_read(request, viewer, "result.read", f"pages/home?run={run_id}")
     return render(request, "home.html", context, viewer=viewer)

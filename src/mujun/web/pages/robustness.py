@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mujun.robustness.tables import firm_paths, firm_robustness
 from mujun.store import Store
 from mujun.web.pages.i18n import class_label, translator
+from mujun.web.readmodel import run_robustness
 
 
 def robustness_context(store: Store, run_id: str, uscc: str, lang: str) -> dict[str, Any]:
     """Template variables of ``_robustness.html`` (empty panel when no analysis exists)."""
-    robust = firm_robustness(store, run_id, uscc)
-    path = firm_paths(store, run_id, uscc, lang)
+    model = run_robustness(store, run_id)
+    robust = model.firm(uscc)
+    path = model.path(uscc, lang)
     data: dict[str, Any] = {}
     if robust and robust["firm"]:
         f = robust["firm"]

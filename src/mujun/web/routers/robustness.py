@@ -17,11 +17,11 @@ from mujun.auth.audit import record
 from mujun.auth.roles import RESULT_READERS
 from mujun.auth.scope import data_scope, scope_condition
 from mujun.auth.users import User
-from mujun.robustness.tables import firm_paths, firm_robustness, latest_analysis
 from mujun.web.deps import ActorDep, DatabaseDep, NowDep, StoreDep, require_roles
 from mujun.web.errors import not_found
 from mujun.web.models import COMMON_ERRORS
 from mujun.web.queries import visible_run
+from mujun.web.readmodel import run_robustness
 
 router = APIRouter(tags=["robustness 分类稳健性与升级路径"], responses=COMMON_ERRORS)
 ResultReader = Annotated[User, Depends(require_roles(*RESULT_READERS))]
@@ -116,7 +116,7 @@ def robustness_firms(
     first (fragile only by default): the objections to expect."""
     scope = data_scope(user)
     obj = f"runs/{run_id}/robustness/firms?fragile={fragile}&page={page}"
-    a = latest_analysis(store, run_id) if visible_run(store, scope, run_id) else None
+    a = run_robustness(store, run_id).analysis if visible_run(store, scope, run_id) else None
     if a is None:
         _audit(db, actor, now, "results.read", obj, "denied: no run or analysis visible")
         raise not_found(f"批次 {run_id} 的稳健性分析", f"robustness analysis of run {run_id}")
@@ -169,7 +169,8 @@ def firm_robustness_api(
             [run_id, uscc, *params],
         )
     )
-    robust = firm_robustness(store, run_id, uscc) if inside else None
+    model = run_robustness(store, run_id) if inside else None
+    robust = model.firm(uscc) if model is not None else None
     if robust is None:
         _audit(
             db, actor, now, "result.read", obj, "denied: not found, outside scope or no analysis"
@@ -177,7 +178,7 @@ def firm_robustness_api(
         raise not_found(
             f"该企业在批次 {run_id} 中的稳健性分析", f"robustness of {uscc} in {run_id}"
         )
-    path = firm_paths(store, run_id, uscc, lang)
+    path = model.path(uscc, lang) if model is not None else None
     firm = robust["firm"]
     _audit(db, actor, now, "result.read", obj, "ok")
     return FirmRobustnessOut(
