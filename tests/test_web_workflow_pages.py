@@ -88,6 +88,7 @@ def world(tmp_path_factory):
 
 
 def _sql(world, sql, params=None):
+    world["app"].state.db.flush_audit()  # the reads logged so far (audit_delay_ms) first
     with world["app"].state.db.reader() as r:
         return r.rows(sql, params)
 

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import Depends, FastAPI
-from fastapi.templating import Jinja2Templates
 
 from mujun import __version__
 from mujun.auth.clock import utcnow
@@ -20,7 +19,7 @@ from mujun.auth.keys import stored_secret
 from mujun.auth.sms import SmsDispatcher, gateway_for
 from mujun.web.background import UploadJobs, recover_uploads, settle_periodically
 from mujun.web.db import Database
-from mujun.web.errors import TEMPLATES_DIR, install_error_handlers
+from mujun.web.errors import install_error_handlers, page_templates
 from mujun.web.pages import include_pages
 from mujun.web.routers import (
     audit,
@@ -47,7 +46,12 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """Build the app on the store named by ``settings.db`` (``clock`` gives naive UTC)."""
-    db = Database(settings.db, threads=settings.duckdb_threads, cache_mb=settings.cache_mb)
+    db = Database(
+        settings.db,
+        threads=settings.duckdb_threads,
+        cache_mb=settings.cache_mb,
+        audit_delay_ms=settings.audit_delay_ms,
+    )
     if settings.cookie_secret is not None:
         secret = settings.cookie_secret.get_secret_value()
     else:
@@ -92,9 +96,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     app.state.clock = clock
     app.state.signers = Signers(secret)
     app.state.sms_dispatcher = dispatcher
-    # Templates are compiled once: no file check on every render (they change with a release).
-    app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    app.state.templates.env.auto_reload = False
+    app.state.templates = page_templates()
     install_error_handlers(app)
 
     app.add_middleware(SecurityHeaders)

@@ -30,6 +30,7 @@ from typing import Any
 from mujun.auth.audit import Actor, append_audit_entries
 from mujun.store import Store, open_store
 from mujun.web.cache import DEFAULT_BUDGET_MB, ReadCache
+from mujun.web.errors import HttpError
 
 
 class CachedStore(Store):
@@ -52,7 +53,13 @@ class _PendingAudit:
 class Database:
     """One read-write store: a locked write path and a cursor per reader."""
 
-    def __init__(self, path: Path, threads: int = 2, cache_mb: int = DEFAULT_BUDGET_MB) -> None:
+    def __init__(
+        self,
+        path: Path,
+        threads: int = 2,
+        cache_mb: int = DEFAULT_BUDGET_MB,
+        audit_delay_ms: int = 0,
+    ) -> None:
         self.path = Path(path)
         self._store = open_store(self.path, threads=threads)
         self._lock = threading.Lock()
@@ -66,6 +73,12 @@ class Database:
         self._sessions_lock = threading.Lock()
         self._audit_queue: list[_PendingAudit] = []
         self._audit_queue_lock = threading.Lock()
+        self._audit_wakeup = threading.Condition(self._audit_queue_lock)
+        self._audit_delay = audit_delay_ms / 1000
+        self._audit_failure: BaseException | None = None
+        self._flusher: threading.Thread | None = None
+        self._closing = False
+        self._stop = threading.Event()
         self.cache = ReadCache(self, cache_mb)
 
     @property
@@ -90,6 +103,9 @@ class Database:
         none of which the read caches hold; any other write must leave the default, so that
         cached figures are recomputed after it."""
         with self._lock:
+            # Reads logged before this write come before it in the chain.
+            if self._audit_delay > 0:
+                self._write_audit_queue()
             try:
                 with self._store.transaction():
                     yield self._store
@@ -107,11 +123,16 @@ class Database:
         result: str = "ok",
         before: Any = None,
         after: Any = None,
-    ) -> int:
-        """Append one audit entry and return its sequence number once it is committed.
+    ) -> int | None:
+        """Append one audit entry of a read; return its sequence number once it is committed,
+        or None when it is left to the flusher (``audit_delay_ms`` > 0).
 
-        Entries queued by concurrent requests are written together by whichever request gets
-        the write lock first (group commit): one transaction, the chain in queue order."""
+        Synchronously (delay 0), entries queued by concurrent requests are written together by
+        whichever request gets the write lock first (group commit): one transaction, the chain
+        in queue order. With a delay, the entry is queued and a background thread commits the
+        queue every ``audit_delay_ms``, before every write block and when the store closes, so
+        the log holds every read within that delay; while the log cannot be written, reads
+        are refused (the error is raised here) rather than served unlogged."""
         pending = _PendingAudit(
             {
                 "at": at,
@@ -125,31 +146,79 @@ class Database:
                 "ip": actor.ip,
             }
         )
+        if self._audit_delay > 0:
+            with self._audit_queue_lock:
+                if self._audit_failure is not None:
+                    raise HttpError(
+                        503,
+                        "审计日志暂时无法写入，机密数据的查询已暂停 / the audit log cannot be "
+                        f"written ({type(self._audit_failure).__name__}); reads of confidential "
+                        "data are paused until it can",
+                    ) from self._audit_failure
+                self._audit_queue.append(pending)
+                if self._flusher is None:
+                    self._flusher = threading.Thread(
+                        target=self._flush_periodically, name="mujun-audit-flusher", daemon=True
+                    )
+                    self._flusher.start()
+                self._audit_wakeup.notify()
+            return None
         with self._audit_queue_lock:
             self._audit_queue.append(pending)
         with self._lock:
             # Whoever held the lock before may have committed this entry with its own.
             if pending.seq is None and pending.error is None:
-                with self._audit_queue_lock:
-                    batch, self._audit_queue = self._audit_queue, []
-                # The head is known while no other write block has run since the last batch.
-                known = self._audit_head if self._audit_head_writes == self._writes else None
-                try:
-                    written = append_audit_entries(
-                        self._store, [p.fields for p in batch], head=known
-                    )
-                except BaseException as exc:
-                    self._audit_head_writes = -1
-                    for p in batch:
-                        p.error = exc
-                else:
-                    self._audit_head, self._audit_head_writes = written[-1], self._writes
-                    for p, (seq, _hash) in zip(batch, written, strict=True):
-                        p.seq = seq
+                self._write_audit_queue()
         if pending.error is not None:
             raise pending.error
         assert pending.seq is not None
         return pending.seq
+
+    def _write_audit_queue(self) -> None:
+        """Commit every queued entry in one transaction (the caller holds the write lock)."""
+        with self._audit_queue_lock:
+            batch, self._audit_queue = self._audit_queue, []
+        if not batch:
+            return
+        # The head is known while no other write block has run since the last batch.
+        known = self._audit_head if self._audit_head_writes == self._writes else None
+        try:
+            written = append_audit_entries(self._store, [p.fields for p in batch], head=known)
+        except BaseException as exc:
+            self._audit_head_writes = -1
+            for p in batch:
+                p.error = exc
+            if self._audit_delay > 0:  # keep them, in order, for the next try; refuse reads
+                with self._audit_queue_lock:
+                    self._audit_queue[:0] = batch
+                    self._audit_failure = exc
+            return
+        self._audit_head, self._audit_head_writes = written[-1], self._writes
+        for p, (seq, _hash) in zip(batch, written, strict=True):
+            p.seq = seq
+        if self._audit_failure is not None:
+            with self._audit_queue_lock:
+                self._audit_failure = None
+
+    def flush_audit(self) -> None:
+        """Commit the audit entries still queued (before reading the log, say)."""
+        with self._lock:
+            if not self._closed:
+                self._write_audit_queue()
+
+    def _flush_periodically(self) -> None:
+        while True:
+            with self._audit_queue_lock:
+                while not self._audit_queue and not self._closing:
+                    self._audit_wakeup.wait()
+                if self._closing:
+                    return  # close() commits what is left
+                failing = self._audit_failure is not None
+            # Gather what arrives meanwhile into the same transaction; after a failure, try
+            # again a second later. close() cuts the wait short.
+            if self._stop.wait(max(self._audit_delay, 1.0) if failing else self._audit_delay):
+                return
+            self.flush_audit()
 
     def cached_session(self, token_id: str, load: Callable[[], tuple[Any, Any] | None]):
         """The (session, user) of a session token, read with ``load`` once and kept until the
@@ -171,8 +240,15 @@ class Database:
         return found
 
     def close(self) -> None:
-        """Close the store (idempotent)."""
+        """Commit the queued audit entries, then close the store (idempotent)."""
+        with self._audit_queue_lock:
+            self._closing = True
+            self._stop.set()
+            self._audit_wakeup.notify()
+        if self._flusher is not None:
+            self._flusher.join()
         with self._lock:
             if not self._closed:
+                self._write_audit_queue()
                 self._store.close()
                 self._closed = True

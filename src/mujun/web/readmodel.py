@@ -39,7 +39,9 @@ CLASSES = ("A", "B", "C", "D")
 PER_MU_FIRMS = "r.status = 'evaluated' AND r.size = 'above' AND r.land_mu > 0"
 
 
-def _cached(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
+def cached(store: Store, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in the store's read cache under ``key`` for the data generation
+    (computed afresh on a plain store)."""
     cache: ReadCache | None = getattr(store, "cache", None)
     return compute() if cache is None else cache.get(key, compute)
 
@@ -77,7 +79,7 @@ RUNS_SQL = "SELECT run_id, kind, year, status, created_at, rules_hash, params::V
 
 def run_rows(store: Store) -> list[tuple]:
     """Every run's row (``RUNS_SQL`` columns), newest first."""
-    return _cached(
+    return cached(
         store,
         ("runs",),
         lambda: store.rows(f"{RUNS_SQL} ORDER BY created_at DESC, run_id DESC"),
@@ -110,7 +112,7 @@ def run_counties(store: Store) -> RunCounties:
             by_run.setdefault(run_id, []).append((county, city, int(n)))
         return RunCounties(by_run)
 
-    return _cached(store, ("run_counties",), compute)
+    return cached(store, ("run_counties",), compute)
 
 
 # -- totals per county -------------------------------------------------------------------------
@@ -150,7 +152,7 @@ def county_stats(
     sql = COUNTY_STATS_SQL.format(cond=cond)
     if cond != "TRUE":
         return store.rows(sql, [run_id, *(args or [])])
-    return _cached(store, ("county_stats", run_id), lambda: store.rows(sql, [run_id]))
+    return cached(store, ("county_stats", run_id), lambda: store.rows(sql, [run_id]))
 
 
 # -- rows by credit code ------------------------------------------------------------------------
@@ -230,7 +232,7 @@ class KeyedRows:
 
 
 def _keyed(store: Store, key: Hashable, sql: str, params: list) -> KeyedRows:
-    return _cached(store, key, lambda: KeyedRows.build(store.arrow(sql, params), "uscc"))
+    return cached(store, key, lambda: KeyedRows.build(store.arrow(sql, params), "uscc"))
 
 
 def register_rows(store: Store, year: int) -> KeyedRows:
@@ -475,7 +477,7 @@ class RunTable:
 
 def run_table(store: Store, run_id: str) -> RunTable:
     """The results of ``run_id`` in memory (one query; kept for the data generation)."""
-    return _cached(
+    return cached(
         store,
         ("run_table", run_id),
         lambda: RunTable(compact(store.arrow(RUN_TABLE_SQL, [run_id]), _FILTERED)),
@@ -524,7 +526,7 @@ def cohort_values(store: Store, run_id: str) -> CohortValues:
             {key: values[offsets[i] : offsets[i + 1]] for i, key in enumerate(keys)}
         )
 
-    return _cached(store, ("cohorts", run_id), compute)
+    return cached(store, ("cohorts", run_id), compute)
 
 
 # -- robustness and paths to the next class ----------------------------------------------------
@@ -570,7 +572,7 @@ def run_robustness(store: Store, run_id: str) -> RunRobustness:
             KeyedRows.build(store.arrow(FIRM_PATHS_SQL, aid), "uscc"),
         )
 
-    return _cached(store, ("robustness", run_id), compute)
+    return cached(store, ("robustness", run_id), compute)
 
 
 # -- notifications -----------------------------------------------------------------------------
@@ -580,7 +582,7 @@ def unread_notices(store: Store, username: str) -> int:
     """How many of the user's notifications are unread (the bell on every page): counted for
     all users at once, once per data generation (a new notification or marking one read is a
     write and starts a new one)."""
-    counts = _cached(
+    counts = cached(
         store,
         ("unread_notices",),
         lambda: dict(

@@ -20,6 +20,12 @@ class WebSettings(AuthSettings):
     # Memory for figures computed once per data generation and shared by all requests
     # (mujun.web.cache); a province's run takes ~70 MB, its year's register and land ~30 MB.
     cache_mb: int = Field(1024, ge=16)
+    # Audit entries of reads are committed together by a background thread at most this many
+    # milliseconds after the read (and before any write, and at shutdown), instead of one
+    # commit before each response: most of a page's cost under load. A crash loses at most
+    # this window of read entries; writes are logged in their own transaction regardless.
+    # 0 commits each read's entry before its response.
+    audit_delay_ms: int = Field(50, ge=0, le=5000)
     host: str = "127.0.0.1"
     port: int = 8000
     # Idle keep-alive connections are closed after this long. Longer than the idle timeout of

@@ -13,9 +13,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from mujun.web.errors import TEMPLATES_DIR
+from mujun.web.errors import page_templates
 from mujun.web.pages import (
     admin,
     auth_pages,
@@ -89,9 +88,7 @@ def mount_vendor(app: FastAPI, node_modules: Path | None) -> dict[str, str | Non
 
 def include_pages(app: FastAPI) -> None:
     """Add the pages, their static files and the redirects to login and password change."""
-    # Compiled once; no file check on every render (templates change with a release).
-    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    templates.env.auto_reload = False
+    templates = page_templates()
     templates.env.filters.update(num=format_number, pct=format_share, signedpct=format_change)
     app.state.page_templates = templates
     app.state.tree_renderer = TreeRenderer(templates)

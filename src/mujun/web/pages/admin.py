@@ -70,6 +70,7 @@ def audit_page(
     _require(viewer, Role.AUDIT_ADMIN)
     filters, params = _filters(request)
     page = max(page, 1)
+    db.flush_audit()  # the reads logged a moment ago are shown too
     total, entries = list_audit(store, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
     problems = verify_audit_chain(store)
     head = audit_head(store)

@@ -8,6 +8,7 @@ reads a row outside the viewer's scope, and a region outside it answers 403.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
@@ -15,13 +16,14 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from mujun.auth.audit import Actor
 from mujun.auth.roles import PROVINCE_CODE, RESULT_READERS, ROLE_NAMES, Role
 from mujun.auth.scope import DataScope, covers, data_scope, region_tree
 from mujun.auth.users import User, password_change_reason
 from mujun.reference.divisions import division_name
+from mujun.reference.industries import industry_name
 from mujun.store import Store
 from mujun.web.db import Database
 from mujun.web.deps import AuthSession, OptionalSessionDep, client_ip
@@ -226,6 +228,55 @@ def query_url(path: str, params: dict[str, Any], **changes: Any) -> str:
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
+@functools.lru_cache(maxsize=4096)
+def _options_html(options: tuple[tuple[str, str], ...], selected: str) -> str:
+    return "".join(
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>'
+        f"{escape(label)}</option>"
+        for value, label in options
+    )
+
+
+def options_html(options: Iterable[tuple[str, str]], selected: Any) -> Markup:
+    """The ``<option>`` elements of a select, the one whose value is ``selected`` selected.
+
+    Made once for each list and choice: a province's region list has about a hundred entries,
+    which cost more to render on every request than the rest of the query bar."""
+    chosen = "" if selected is None else str(selected)
+    return Markup(_options_html(tuple((str(v), str(label)) for v, label in options), chosen))
+
+
+def region_options(tree: dict) -> tuple[tuple[str, str], ...]:
+    """(code, label) of the cities of a region tree, each followed by its counties, indented."""
+    on = tree.get("as_of")
+    if on is not None and _tree_at(tree["code"], on) is tree:
+        return _dated_region_options(tree["code"], on)
+    return _region_options(tree)
+
+
+def _region_options(tree: dict) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for city in tree.get("children") or ():
+        out.append((city["code"], city["name"]))
+        out.extend((county["code"], "\u3000" + county["name"]) for county in city["children"])
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=512)
+def _dated_region_options(code: str, on: date) -> tuple[tuple[str, str], ...]:
+    return _region_options(_tree_at(code, on))
+
+
+def plain_options(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(value, value): options labelled with their own value."""
+    return tuple((v, v) for v in values)
+
+
+def industry_options(codes: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(code, "code name") of industry codes, for a select."""
+    return tuple((c, f"{c} {industry_name(c) or ''}") for c in codes)
+
+
 def render(
     request: Request,
     name: str,
@@ -258,6 +309,10 @@ def render(
         "is_htmx": request.headers.get("HX-Request") == "true",
         "region_label": region_label,
         "query_url": query_url,
+        "options_html": options_html,
+        "region_options": region_options,
+        "industry_options": industry_options,
+        "plain_options": plain_options,
         "province": PROVINCE_CODE,
         "is_enterprise": user is not None and user.role == Role.ENTERPRISE,
         "unread_notices": _unread(request, user),

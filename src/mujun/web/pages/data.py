@@ -25,6 +25,7 @@ from mujun.web.readmodel import (
     CLASSES,
     SORT_COLUMNS,
     RunTable,
+    cached,
     cohort_values,
     county_stats,
     in_region,
@@ -65,10 +66,26 @@ def region_stats(
     ``run`` is one run id, or several (newest first): then each county counts from the first
     of them that evaluated it, so a city or the province combines its counties' latest runs.
     Sums come from each run's totals per county (``county_stats``, computed once per data
-    generation), filtered by scope and region here as ``scope_condition`` does in SQL."""
-    run_ids = [run] if isinstance(run, str) else list(run)
+    generation), filtered by scope and region here as ``scope_condition`` does in SQL. The
+    answer is kept for the data generation too (an overview asks for several), so callers
+    must not change it."""
+    run_ids = (run,) if isinstance(run, str) else tuple(run)
     if not run_ids:
         return {}
+    return cached(
+        store,
+        ("region_stats", run_ids, scope, region, by),
+        lambda: _region_stats(store, run_ids, scope, region, by),
+    )
+
+
+def _region_stats(
+    store: Store,
+    run_ids: tuple[str, ...],
+    scope: DataScope,
+    region: str | None,
+    by: str | None,
+) -> dict[str, dict[str, Any]]:
     # Which run each county counts from: the first (newest) of run_ids that evaluated it,
     # whatever the viewer's scope (the choice of run is a property of the county).
     counties = run_counties(store)

@@ -44,6 +44,7 @@ def get_audit(
     until: datetime | None = None,
 ) -> AuditPage:
     """Audit entries, newest first, filtered by actor, action prefix and time (UTC)."""
+    db.flush_audit()  # the reads logged a moment ago are shown too
     total, entries = list_audit(
         store,
         actor=user,
@@ -64,8 +65,9 @@ def get_audit(
 
 
 @router.get("/audit/verify", response_model=AuditVerifyOut)
-def get_audit_verify(_: AuditAdmin, store: StoreDep) -> AuditVerifyOut:
+def get_audit_verify(_: AuditAdmin, store: StoreDep, db: DatabaseDep) -> AuditVerifyOut:
     """Check the whole hash chain; ``problems`` names every edited or missing entry."""
+    db.flush_audit()
     problems = verify_audit_chain(store)
     head = audit_head(store)
     return AuditVerifyOut(
@@ -86,6 +88,7 @@ def audit_download(
     store, db, actor, now, fmt: str, *, user=None, action=None, since=None, until=None
 ) -> Response:
     """The filtered audit log as a CSV or Excel download (the export is itself audited)."""
+    db.flush_audit()
     with tempfile.TemporaryDirectory(prefix="mujun-audit-") as tmp:
         path = Path(tmp) / f"audit-log.{fmt}"
         n = export_audit(store, path, actor=user, action=action, since=since, until=until)
