@@ -274,6 +274,11 @@ def plain_options(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 def industry_options(codes: Iterable[str]) -> tuple[tuple[str, str], ...]:
     """(code, "code name") of industry codes, for a select."""
+    return _industry_options(tuple(codes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _industry_options(codes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((c, f"{c} {industry_name(c) or ''}") for c in codes)
 
 
