@@ -137,6 +137,7 @@ def test_a_county_analyst_sees_only_its_county_in_lists_and_counts(world):
 def test_every_confidential_read_is_audited_with_what_was_asked(world):
     client = world["clients"]["county"]
     client.get(f"/api/v1/runs/{world['run']}/results", params={"q": "纺织", "page_size": 20})
+    world["app"].state.db.flush_audit()  # reads are logged within MUJUN_AUDIT_DELAY_MS
     with world["app"].state.db.reader() as r:
         entry = list_audit(r, actor="county", action="results.read", limit=1)[1][0]
     assert entry.role == "county_analyst"
@@ -153,6 +154,7 @@ def test_a_refused_read_is_audited_as_denied(world):
     )[0][0]
     res = world["clients"]["county"].get(f"/api/v1/runs/{world['run']}/results/{other_firm}")
     assert res.status_code == 404
+    world["app"].state.db.flush_audit()
     with world["app"].state.db.reader() as r:
         entry = list_audit(r, actor="county", action="result.read", limit=1)[1][0]
     assert entry.result.startswith("denied") and other_firm in entry.object

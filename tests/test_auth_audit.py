@@ -124,6 +124,7 @@ def app(tmp_path):
 
 
 def _entries(app, **filters):
+    app.state.db.flush_audit()  # reads are logged within MUJUN_AUDIT_DELAY_MS
     with app.state.db.reader() as r:
         return list_audit(r, limit=1000, **filters)[1]
 

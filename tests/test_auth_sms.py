@@ -54,6 +54,7 @@ class World:
             )
 
     def rows(self, sql, params=None):
+        self.db.flush_audit()  # reads are logged within MUJUN_AUDIT_DELAY_MS
         with self.db.reader() as r:
             return r.rows(sql, params)
 
