@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from mujun.errors import InputError
+from mujun.evaluation.inputs import EXEMPTION_FIELD
 from mujun.reference import industry_name
 from mujun.reports.common import (
     SIZE_ZH,
@@ -26,7 +27,7 @@ from mujun.reports.common import (
     safe_filename,
     status_label,
 )
-from mujun.reports.sheet_data import FIGURES, FirmSheet, SheetBatch, gather_sheets
+from mujun.reports.sheet_data import FIGURES, Correction, FirmSheet, SheetBatch, gather_sheets
 from mujun.store import Store
 
 WIDTHS = (20, 15, 12, 14, 12, 10, 30)  # A–G: fits A4 portrait at about 85 % scale
@@ -39,6 +40,7 @@ LAND_RULE_ZH = {
     "leased-floor-space": "按租赁厂房面积折算",
     "none": "无用地数据",
 }
+CORRECTED = "已更正"
 OBJECTION = (
     "如对上述数据或结果有异议，请在公示期内通过所在乡镇（街道）或园区提交书面材料及证明，"
     "逾期不予受理。"
@@ -150,6 +152,7 @@ def render_sheet(path: Path, batch: SheetBatch, firm: FirmSheet) -> None:
     ]
     if batch.data_changed_after_run:
         notes.append("注意：本批次评价后部门数据有更新，基础数据为当前数据，可能与评价时不同。")
+    notes += _correction_notes(firm)
     notes.append(OBJECTION)
     s.ws.merge_range(s.r, 0, s.r, LAST, "\n".join(notes), s.f["note"])
     s.ws.set_row(s.r, 16 * (len(notes) + 1))
@@ -210,7 +213,8 @@ def _write_figures(s: _Sheet, batch: SheetBatch, firm: FirmSheet) -> None:
     s.section("三、基础数据（来源部门与期间）")
     s.header("项目", "数值", "单位", "来源部门", "数据期间", ("说明", 2))
     for fig in FIGURES:
-        if fig.source not in batch.sources:
+        corrected = firm.corrections.get(fig.field)
+        if fig.source not in batch.sources and corrected is None:
             continue  # the department sent no file this year: nothing to confirm
         value = firm.facts.get(fig.field)
         present = bool(firm.facts.get(f"in_{fig.source}"))
@@ -219,9 +223,43 @@ def _write_figures(s: _Sheet, batch: SheetBatch, firm: FirmSheet) -> None:
         s.cell(2, fig.unit)
         s.cell(3, batch.departments.get(fig.source, fig.source))
         s.cell(4, f"{batch.run.year}年度")
-        note = "" if value is not None else ("无有效数值" if present else "部门数据中无本企业")
+        if corrected is not None:
+            original = _figure_text(corrected.original, fig.num_format, fig.unit)
+            note = f"{CORRECTED}：原值 {original}（{_objection_ref(corrected)}）"
+        else:
+            note = "" if value is not None else ("无有效数值" if present else "部门数据中无本企业")
         s.span(5, 6, note)
         s.r += 1
+
+
+def _figure_text(value: float | None, num_format: str, unit: str) -> str:
+    """A figure as the sheet's number format shows it (``#,##0.00`` → 1,234.50), with its unit;
+    a cleared figure is 空."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "空"
+    decimals = len(num_format.split(".", 1)[1]) if "." in num_format else 0
+    return f"{value:,.{decimals}f}{unit}"
+
+
+def _objection_ref(c: Correction) -> str:
+    """Where a correction comes from: 异议 #3 已采纳，批次 run-…"""
+    return f"异议 #{c.confirmation_id} 已采纳，批次 {c.objection_run_id}"
+
+
+def _correction_notes(firm: FirmSheet) -> list[str]:
+    """The sheet's notes on corrections: that marked figures are the corrected ones the run was
+    evaluated on, and corrections of what has no figure row (an exemption application)."""
+    if not firm.corrections:
+        return []
+    notes = [f"标注“{CORRECTED}”的数据为采纳异议后的更正值，本批次按更正值评价。"]
+    shown = {fig.field for fig in FIGURES}
+    for name, c in sorted(firm.corrections.items()):
+        if name in shown:
+            continue
+        label = "豁免申请" if name == EXEMPTION_FIELD else name
+        state = ("予以豁免" if c.value else "不予豁免") if name == EXEMPTION_FIELD else c.value
+        notes.append(f"{CORRECTED}：{label} {state}（{_objection_ref(c)}）。")
+    return notes
 
 
 def _write_scores(s: _Sheet, firm: FirmSheet) -> None:

@@ -1,8 +1,11 @@
 """What a one-firm sheet (一企一单) shows, gathered for a whole batch in a handful of queries.
 
-A county batch runs the same seven queries whether it holds one firm or five thousand: results,
-items, facts, parcels, the cohort class minima for the gap to the next class, the year's files,
-and the rule sets. Nothing is queried per firm.
+A county batch runs the same eight queries whether it holds one firm or five thousand: results,
+items, facts, the run's accepted corrections, parcels, the cohort class minima for the gap to the
+next class, the year's files, and the rule sets. Nothing is queried per firm.
+
+The figures are those the run was evaluated on: the stored facts with the run's corrections
+(``overrides``) applied (:func:`run_facts`, shared with the confirmation pages).
 """
 
 from __future__ import annotations
@@ -52,6 +55,58 @@ PARCEL_FIELDS = ("parcel_id", "area_mu", "tenure", "lessor_uscc", "lessor_name",
 
 
 @dataclass(frozen=True)
+class Correction:
+    """An accepted correction a run was evaluated with: the corrected value (None clears the
+    fact), the stored value it replaced, and the objection behind it with the run it was filed
+    on (an earlier run of the chain for a correction carried through several reruns)."""
+
+    field: str
+    value: float | None
+    original: float | None
+    confirmation_id: int
+    objection_run_id: str
+
+
+@dataclass
+class RunFacts:
+    """One firm's facts record as a run used it, and the corrections applied to it."""
+
+    values: dict = field(default_factory=dict)
+    corrections: dict[str, Correction] = field(default_factory=dict)
+
+
+def run_facts(
+    store: Store, run_id: str, year: int, firms_sql: str, params: list
+) -> dict[str, RunFacts]:
+    """Each firm's facts as run ``run_id`` used them: the stored ``facts`` row of ``year`` with
+    the run's accepted corrections (``overrides``) in place, for firms whose credit code
+    satisfies ``firms_sql`` (a condition on ``uscc``). Two queries whatever the number of firms.
+
+    A firm with a correction but no facts row gets a record of its corrections only; the
+    exemption pseudo-field appears in ``values`` only when corrected.
+    """
+    out: dict[str, RunFacts] = {}
+    cur = store.con.execute(
+        f"SELECT * FROM facts WHERE year = ? AND ({firms_sql})", [year, *params]
+    )
+    names = [d[0] for d in cur.description]
+    for row in cur.fetchall():
+        record = dict(zip(names, row, strict=True))
+        out[record["uscc"]] = RunFacts(record)
+    for uscc, fld, value, original, cid, filed_on in store.rows(
+        "SELECT o.uscc, o.field, o.value, o.original_value, o.confirmation_id, "
+        "coalesce(c.run_id, o.base_run_id) FROM (SELECT * FROM overrides WHERE run_id = ? "
+        f"AND ({firms_sql})) o LEFT JOIN confirmations c USING (confirmation_id) "
+        "ORDER BY o.uscc, o.field",
+        [run_id, *params],
+    ):
+        firm = out.setdefault(uscc, RunFacts({"uscc": uscc}))
+        firm.values[fld] = value
+        firm.corrections[fld] = Correction(fld, value, original, cid, filed_on)
+    return out
+
+
+@dataclass(frozen=True)
 class Gap:
     """Distance to the nearest better class held by a firm of the same cohort."""
 
@@ -71,7 +126,8 @@ class FirmSheet:
     established: object = None
     items: list[dict] = field(default_factory=list)
     parcels: list[dict] = field(default_factory=list)
-    facts: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)  # as the run used them: corrections applied
+    corrections: dict[str, Correction] = field(default_factory=dict)
     gap: Gap | None = None
 
 
@@ -127,13 +183,10 @@ def gather_sheets(store: Store, run: RunInfo, where: str, params: list) -> Sheet
     ):
         firms[row[0]].parcels.append(dict(zip(PARCEL_FIELDS, row[1:], strict=True)))
 
-    cur = store.con.execute(
-        f"SELECT * FROM facts WHERE year = ? AND uscc IN ({in_batch})", [run.year, *args]
-    )
-    names = [d[0] for d in cur.description]
-    for row in cur.fetchall():
-        record = dict(zip(names, row, strict=True))
-        firms[record["uscc"]].facts = record
+    for uscc, facts in run_facts(
+        store, run.run_id, run.year, f"uscc IN ({in_batch})", args
+    ).items():
+        firms[uscc].facts, firms[uscc].corrections = facts.values, facts.corrections
 
     _attach_gaps(store, run, list(firms.values()), scope, args)
     sources = {

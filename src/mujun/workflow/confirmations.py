@@ -24,7 +24,7 @@ from mujun.notifications import (
     notify_objection_filed,
 )
 from mujun.reports.common import departments
-from mujun.reports.sheet_data import FIGURES
+from mujun.reports.sheet_data import FIGURES, Correction, RunFacts, run_facts
 from mujun.store import Store
 from mujun.workflow.errors import WorkflowError
 from mujun.workflow.evidence import EvidenceFile, store_evidence
@@ -172,27 +172,30 @@ def filing_phase(store: Store, run: RunRef, field: str, today: Date) -> str:
 
 def firm_values(store: Store, run: RunRef, uscc: str) -> dict[str, float | None]:
     """Each sheet figure of the firm as the run used it: stored facts with the run's overrides."""
-    cur = store.con.execute("SELECT * FROM facts WHERE year = ? AND uscc = ?", [run.year, uscc])
-    names = [d[0] for d in cur.description]
-    row = cur.fetchone()
-    facts = dict(zip(names, row, strict=True)) if row else {}
-    values: dict[str, float | None] = {
-        name: facts.get(name) for name in FIELDS if name != EXEMPTION_FIELD
+    return {name: v for name, (v, _) in firm_figures(store, run, uscc).items()}
+
+
+def firm_figures(
+    store: Store, run: RunRef, uscc: str
+) -> dict[str, tuple[float | None, Correction | None]]:
+    """Each sheet figure of the firm as the run used it, with the correction that set it (the
+    same :func:`~mujun.reports.sheet_data.run_facts` the 一企一单 shows)."""
+    facts = run_facts(store, run.run_id, run.year, "uscc = ?", [uscc]).get(uscc, RunFacts())
+    out: dict[str, tuple[float | None, Correction | None]] = {
+        name: (facts.values.get(name), facts.corrections.get(name))
+        for name in FIELDS
+        if name != EXEMPTION_FIELD
     }
-    values[EXEMPTION_FIELD] = float(
-        bool(
-            store.table_exists("events")
-            and store.scalar(
-                "SELECT count(*) FROM events WHERE year = ? AND uscc = ? AND event = ?",
-                [run.year, uscc, EXEMPTION_EVENT],
-            )
+    exemption = facts.corrections.get(EXEMPTION_FIELD)
+    if exemption is not None:
+        out[EXEMPTION_FIELD] = (exemption.value, exemption)
+    else:
+        applied = store.table_exists("events") and store.scalar(
+            "SELECT count(*) FROM events WHERE year = ? AND uscc = ? AND event = ?",
+            [run.year, uscc, EXEMPTION_EVENT],
         )
-    )
-    for name, value in store.rows(
-        "SELECT field, value FROM overrides WHERE run_id = ? AND uscc = ?", [run.run_id, uscc]
-    ):
-        values[name] = value
-    return values
+        out[EXEMPTION_FIELD] = (float(bool(applied)), None)
+    return out
 
 
 def in_run(store: Store, run_id: str, uscc: str) -> bool:
@@ -231,7 +234,7 @@ def enterprise_runs(store: Store, uscc: str) -> list[RunRef]:
 
 def firm_sheet(store: Store, run: RunRef, uscc: str, today: Date) -> dict[str, Any]:
     """The firm's figures in the run with the state of each confirmation, in sheet order."""
-    values = firm_values(store, run, uscc)
+    figures = firm_figures(store, run, uscc)
     latest: dict[str, dict] = {}
     for row in store.rows(
         f"SELECT {_ROW_COLUMNS} FROM confirmations WHERE run_id = ? AND uscc = ? "
@@ -250,6 +253,7 @@ def firm_sheet(store: Store, run: RunRef, uscc: str, today: Date) -> dict[str, A
             phase, closed = None, exc.message
         filing = latest.get(info.field)
         answered = filing is not None and filing["phase"] == phase
+        value, corr = figures.get(info.field, (None, None))
         fields.append(
             {
                 "field": info.field,
@@ -259,7 +263,14 @@ def firm_sheet(store: Store, run: RunRef, uscc: str, today: Date) -> dict[str, A
                 "source": info.source,
                 "department": names.get(info.source, info.source),
                 "period": f"{run.year}年度",
-                "value": values.get(info.field),
+                "value": value,
+                # The run was evaluated on a corrected figure: what it replaced, and the objection.
+                "correction": corr
+                and {
+                    "original": corr.original,
+                    "confirmation_id": corr.confirmation_id,
+                    "objection_run_id": corr.objection_run_id,
+                },
                 "status": filing["status"] if filing else "open",
                 "filing": filing,
                 "can_answer": phase is not None and not answered,

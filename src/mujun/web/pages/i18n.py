@@ -211,6 +211,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "source_department": ("来源部门", "Source"),
     "period": ("期间", "Period"),
     "review_note": ("审核意见", "Review note"),
+    "corrected_from": (
+        "已更正：原值 {v} {u}（异议 #{cid} 已采纳，批次 {run}）",
+        "Corrected: was {v} {u} (objection #{cid} accepted, run {run})",
+    ),
+    "corrected_exemption": (
+        "已更正（异议 #{cid} 已采纳，批次 {run}）",
+        "Corrected (objection #{cid} accepted, run {run})",
+    ),
     "confirm_btn": ("确认", "Confirm"),
     "contest_btn": ("有异议", "Contest"),
     "exemption_apply": ("申请豁免", "Apply for exemption"),
