@@ -220,6 +220,14 @@ class Database:
                 return
             self.flush_audit()
 
+    def peek_session(self, token_id: str) -> tuple[Any, Any] | None:
+        """The (session, user) :meth:`cached_session` holds for a token, without reading the
+        store (None when it holds none since the last write block)."""
+        with self._sessions_lock:
+            if self._sessions_writes != self._writes:
+                return None
+            return self._sessions.get(token_id)
+
     def cached_session(self, token_id: str, load: Callable[[], tuple[Any, Any] | None]):
         """The (session, user) of a session token, read with ``load`` once and kept until the
         next write block ends (a login, logout, touch, password or account change is one), so

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from mujun.auth.audit import Actor, record
 from mujun.auth.roles import Role
@@ -81,14 +82,41 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def get_optional_session(
+async def get_optional_session(
     request: Request, db: DatabaseDep, store: StoreDep, now: NowDep, settings: SettingsDep
 ) -> AuthSession | None:
-    """The live session named by the cookie, or None; ends a timed-out one."""
+    """The live session named by the cookie, or None; ends a timed-out one.
+
+    A session already read since the last write block that is live and needs no touch is
+    answered here on the event loop; reading the store, touching or ending a session go to a
+    worker thread (a thread hop costs about as much as the rest of this check)."""
     signers: Signers = request.app.state.signers
     token = signers.session_token(request.cookies.get(SESSION_COOKIE))
     if token is None:
         return None
+    found = db.peek_session(token_id(token))
+    if found is not None:
+        session, user = found
+        if (
+            user is not None
+            and not user.disabled
+            and session_state(session, now, settings) == "active"
+            and not needs_touch(session, now)
+        ):
+            return _bound_session(request, session, user)
+    return await run_in_threadpool(_load_session, request, db, store, now, settings, token)
+
+
+def _bound_session(request: Request, session: SessionRecord, user: User) -> AuthSession:
+    # The app-wide check saw header == cookie; this ties the cookie to this session.
+    bound = hmac.compare_digest(request.cookies.get(CSRF_COOKIE, ""), session.csrf_token)
+    return AuthSession(session.session_id, user, session.csrf_token, bound)
+
+
+def _load_session(
+    request: Request, db: Database, store: Store, now: datetime, settings: WebSettings, token: str
+) -> AuthSession | None:
+    """:func:`get_optional_session` with the store: reads, touches or ends the session."""
 
     def load() -> tuple[SessionRecord, User | None] | None:
         found = find_session(store, token)
@@ -122,9 +150,7 @@ def get_optional_session(
     if needs_touch(session, now):
         with db.writer(data=False) as w:
             touch_session(w, session.session_id, now)
-    # The app-wide check saw header == cookie; this ties the cookie to this session.
-    bound = hmac.compare_digest(request.cookies.get(CSRF_COOKIE, ""), session.csrf_token)
-    return AuthSession(session.session_id, user, session.csrf_token, bound)
+    return _bound_session(request, session, user)
 
 
 OptionalSessionDep = Annotated[AuthSession | None, Depends(get_optional_session)]

@@ -184,9 +184,16 @@ FRAGILE_SQL = (
 
 
 def fragile_mask(store: Store, runs: RunTable, run_id: str) -> np.ndarray:
-    """Rows of a run's table whose class is fragile in the run's newest robustness analysis."""
-    codes = pa.array([u for (u,) in store.rows(FRAGILE_SQL, [run_id])], pa.string())
-    return true_mask(pc.is_in(runs.table["uscc"], value_set=codes))
+    """Rows of a run's table whose class is fragile in the run's newest robustness analysis
+    (kept for the data generation, like the table)."""
+
+    def compute() -> np.ndarray:
+        codes = pa.array([u for (u,) in store.rows(FRAGILE_SQL, [run_id])], pa.string())
+        mask = true_mask(pc.is_in(runs.table["uscc"], value_set=codes))
+        mask.flags.writeable = False  # shared by every request of the generation
+        return mask
+
+    return cached(store, ("fragile_mask", run_id), compute)
 
 
 def ranking_rows(
