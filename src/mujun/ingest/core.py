@@ -162,12 +162,21 @@ def ingest_directory(
     paths = [
         p for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith((".", "~$"))
     ]
+    current = dict(
+        store.rows("SELECT source, sha256 FROM files WHERE year = ? AND status = 'current'", [year])
+    )
     # Reading and recognising files touches no store, so two files are read at a time (the
     # Arrow and calamine readers release the GIL); results are handled in file-name order.
-    # Cells are parsed once every slot is known, in worker threads, while the main thread
-    # stores the files before them.
+    # The register is stored first and every later file waits for it, so its cells are parsed
+    # in its read task, while the other worker reads the rest (files that look like a register
+    # are read first, then the largest). Other files are parsed once every slot is known, in
+    # worker threads, while the main thread stores the files before them.
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        futures = [pool.submit(_read_file, path, profiles) for path in paths]
+        submitted = {
+            path: pool.submit(_read_file, path, profiles, year, current.get("register"))
+            for path in sorted(paths, key=lambda p: _read_priority(p, profiles))
+        }
+        futures = [submitted[path] for path in paths]
         for path, future in zip(paths, futures, strict=True):
             if progress:
                 progress(f"reading {path.name}")
@@ -185,15 +194,10 @@ def ingest_directory(
         for item in pending:
             by_slot.setdefault(item.profile.id, []).append(item)
         ordered = sorted(by_slot.items(), key=lambda kv: (kv[0] != "register", kv[0]))
-        current = dict(
-            store.rows(
-                "SELECT source, sha256 FROM files WHERE year = ? AND status = 'current'", [year]
-            )
-        )
         parsing = {
             source: pool.submit(_prepare, items[0], year)
             for source, items in ordered
-            if len(items) == 1 and current.get(source) != items[0].sha
+            if len(items) == 1 and current.get(source) != items[0].sha and items[0].parsed is None
         }
         register = _RegisterCache(store, year)
         for source, items in ordered:
@@ -250,8 +254,27 @@ class _ReadResult:
     rejection: tuple[str, str, str] | None = None  # code, message, severity
 
 
-def _read_file(path: Path, profiles: dict[str, SourceProfile]) -> _ReadResult:
-    """Read a file and recognise its sheets; no store access (runs in a worker thread)."""
+def _read_priority(path: Path, profiles: dict[str, SourceProfile]) -> tuple[bool, int]:
+    """Sort key for reading: a file named like a register first, then the largest files."""
+    register = profiles.get("register")
+    words = register.match.filename if register is not None else []
+    named = any(w.lower() in path.name.lower() for w in words)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return (not named, -size)
+
+
+def _read_file(
+    path: Path,
+    profiles: dict[str, SourceProfile],
+    year: int,
+    current_register: str | None = None,
+) -> _ReadResult:
+    """Read a file and recognise its sheets; no store access (runs in a worker thread). A new
+    register sheet is parsed here too (:func:`_prepare`); it is discarded if another file
+    claims the register slot."""
     sha = file_sha256(path)
     fmt = path.suffix.lower().lstrip(".") or "other"
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -266,6 +289,9 @@ def _read_file(path: Path, profiles: dict[str, SourceProfile]) -> _ReadResult:
         prof, header = identify(path, grid, profiles)
         if prof is not None and header is not None:
             pending.append(_Pending(path, sha, grid, prof, header, grid.encoding, fmt))
+    registers = [item for item in pending if item.profile.id == "register"]
+    if len(registers) == 1 and sha != current_register:
+        registers[0].parsed, registers[0].names = _prepare(registers[0], year)
     if not pending:
         msg = (
             f"{path.name}: no sheet has the header of a known department file; "
