@@ -7,6 +7,7 @@ One writer at a time: DuckDB allows one read-write process, so a second writer g
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -751,6 +752,20 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@functools.cache
+def zstd_strings() -> bool:
+    """Whether this DuckDB stores a string column with ZSTD when asked (``VARCHAR USING
+    COMPRESSION zstd``); older versions only choose their own string compression."""
+    con = duckdb.connect(":memory:", config=dict(OFFLINE_CONFIG))
+    try:
+        con.execute("CREATE TABLE t (s VARCHAR USING COMPRESSION zstd)")
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+    return True
 
 
 def open_store(path: Path | str, *, read_only: bool = False, threads: int = 2) -> Store:

@@ -28,7 +28,7 @@ from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.reader import SUPPORTED_SUFFIXES, Grid, UnreadableFile, file_sha256, read_grids
 from mujun.ingest.suggest import RegisterIndex, core_names, normalise_names
 from mujun.ingest.units import unit_factor
-from mujun.store import Store
+from mujun.store import Store, zstd_strings
 
 # Totals and sub-totals: 合计, 合计（40户）, 全县合计, 其中：出口企业, 小计 …
 _TOTALS = r"^(全[省市县区镇]?合\s*计|总\s*计|合\s*计|小\s*计|共\s*计|总合计|其中|TOTAL)"
@@ -76,10 +76,21 @@ def source_table(profile: SourceProfile) -> str:
     return f"src_{profile.id}"
 
 
+# Credit codes, names and other free text are nearly unique per row: DuckDB's dictionary and
+# FSST analysis of such a column costs more at commit than all other columns together and saves
+# little, while ZSTD costs about half as much for a file about as small.
+_ZSTD_TYPES = frozenset({"uscc", "text"})
+
+
+def _column_sql(name: str, field_type: str) -> str:
+    compression = " USING COMPRESSION zstd" if field_type in _ZSTD_TYPES and zstd_strings() else ""
+    return f'"{name}" {SQL_TYPES[field_type]}{compression}'
+
+
 def ensure_source_table(store: Store, profile: SourceProfile) -> None:
     """Create the source table, or add columns a profile gained since it was created."""
     table = source_table(profile)
-    cols = [f'"{n}" {SQL_TYPES[s.type]}' for n, s in profile.fields.items()]
+    cols = [_column_sql(n, s.type) for n, s in profile.fields.items()]
     if not store.table_exists(table):
         store.execute(
             f'CREATE TABLE "{table}" (file_id INTEGER NOT NULL, row_no INTEGER NOT NULL, '
@@ -171,7 +182,10 @@ def ingest_directory(
     # in its read task, while the other worker reads the rest (files that look like a register
     # are read first, then the largest). Other files are parsed once every slot is known, in
     # worker threads, while the main thread stores the files before them.
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+    with (
+        ThreadPoolExecutor(max_workers=READ_THREADS) as pool,
+        ThreadPoolExecutor(max_workers=1) as helper,
+    ):
         submitted = {
             path: pool.submit(_read_file, path, profiles, year, current.get("register"))
             for path in sorted(paths, key=lambda p: _read_priority(p, profiles))
@@ -209,7 +223,7 @@ def ingest_directory(
                 progress(f"ingesting {item.path.name} as {source}")
             if source in parsing:
                 item.parsed, item.names = parsing[source].result()
-            report.files.append(_ingest_one(store, item, year, register))
+            report.files.append(_ingest_one(store, item, year, register, helper))
             if source == "register":
                 register.reset()
     return report
@@ -378,6 +392,8 @@ def _row_kinds(grid: Grid, header: Header, key_col: int | None) -> tuple[np.ndar
 
 
 _KIND_NAMES = {1: "blank-row", 2: "totals-row", 3: "note-row"}
+# Problems whose rows get register suggestions.
+_SUGGESTED = ("bad-credit-code", "mangled-credit-code")
 
 
 # Register rows with their normalised names, per store and register file: stored rows never
@@ -482,7 +498,20 @@ def _fill_from_duplicate_columns(item: _Pending, block, start: int) -> None:
                 prob.rows = prob.rows[~filled[prob.rows]]
 
 
-def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCache) -> FileOutcome:
+def _needs_register(item: _Pending, block, data: np.ndarray) -> bool:
+    """Whether :func:`_collect_issues` will look up suggestions in the register index."""
+    return item.profile.id != "register" and any(
+        prob.code in _SUGGESTED and data[prob.rows].any() for prob in block.problems
+    )
+
+
+def _ingest_one(
+    store: Store,
+    item: _Pending,
+    year: int,
+    register: _RegisterCache,
+    helper: ThreadPoolExecutor | None = None,
+) -> FileOutcome:
     prof, header, grid, path = item.profile, item.header, item.grid, item.path
     current = store.rows(
         "SELECT file_id, sha256, name, rows_stored, version FROM files "
@@ -506,7 +535,13 @@ def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCach
     with store.transaction():
         fid = int(store.scalar("SELECT nextval('file_id_seq')"))
         version = (current[0][4] or 1) + 1 if current else 1
-        issues = _collect_issues(item, fid, year, block, data, row_no, missing_key_cols, register)
+        # The issues (Python work, with suggestions for mistyped codes) are collected in the
+        # helper thread while the rows are stored here; the register index is read from the
+        # store first, as the helper must not touch it.
+        if _needs_register(item, block, data):
+            register.get()
+        args = (item, fid, year, block, data, row_no, missing_key_cols, register)
+        collecting = helper.submit(_collect_issues, *args) if helper is not None else None
         # Stored rows.
         idx = pa.array(np.flatnonzero(stored))
         table = {"file_id": pa.array(np.full(int(stored.sum()), fid, dtype=np.int32))}
@@ -515,6 +550,7 @@ def _ingest_one(store: Store, item: _Pending, year: int, register: _RegisterCach
             table[name] = pc.take(block.columns[name], idx)
         stored_table = pa.table(table)
         store.insert_arrow(source_table(prof), stored_table)
+        issues = collecting.result() if collecting is not None else _collect_issues(*args)
         # Quarantined rows keep every raw cell, keyed by the header as written.
         q_rows = np.flatnonzero(quarantine)
         if len(q_rows):
@@ -760,7 +796,7 @@ def _collect_issues(
         )
         names = pc.take(name_raw, pa.array(rows)).to_pylist() if name_raw is not None else None
         suggestions: list[list[str]] = [[] for _ in rows]
-        if prob.code in ("bad-credit-code", "mangled-credit-code") and prof.id != "register":
+        if prob.code in _SUGGESTED and prof.id != "register":
             if reg is None:
                 reg = register.get()
             queries = [None if v is None else str(v) for v in values]
