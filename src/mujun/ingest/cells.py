@@ -138,7 +138,14 @@ def _iso_to_dates(text: pa.Array, m: pa.Array, d: pa.Array) -> pa.Array:
 
 
 def parse_date(raw: pa.Array) -> Parsed:
-    """Dates as 2019-03-05, 2019/3/5, 2019年3月5日, 20190305, Excel serials or date cells."""
+    """Dates as 2019-03-05, 2019/3/5, 2019年3月5日, 20190305, Excel serials or date cells.
+
+    A date column repeats its values (about 14,000 distinct founding dates among 113,000
+    firms), so each distinct cell is parsed once."""
+    return _per_distinct(raw, _parse_date_cells)
+
+
+def _parse_date_cells(raw: pa.Array) -> Parsed:
     s = clean_text(raw)
     # ISO dates (and the date-time text of spreadsheet date cells) are read directly; the other
     # spellings, markers and serials take the general path.
@@ -206,7 +213,8 @@ def _bool_of(v: str) -> bool | None:
 
 def _per_distinct(raw: pa.Array, parse: Callable[[pa.Array], Parsed]) -> Parsed:
     """``parse`` (elementwise) run over the distinct cells only and spread back: a flag, choice
-    or code column holds few distinct values, so text cleaning runs over a handful of cells."""
+    or code column holds few distinct values, so text cleaning runs over a handful of cells
+    (and a date column over far fewer cells than rows)."""
     enc = pc.dictionary_encode(raw.cast(pa.string()))
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
