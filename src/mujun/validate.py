@@ -791,7 +791,7 @@ def _build_facts(
         )
     store.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE t_facts AS
+        CREATE OR REPLACE TEMP VIEW t_facts AS
         SELECT e.year, e.uscc, {", ".join(selects)}
         FROM t_enterprises e {" ".join(joins)}
         ORDER BY e.uscc
