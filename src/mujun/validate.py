@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,40 +106,24 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
             if source != "register":
                 _mark_duplicates(store, prof, file_ids.get(source, []), matched=True)
         reg = _LazyRegister(store, year)
-        # Suggestions for unknown firms are Python work on rows already fetched: a helper
-        # thread computes them (source after source, as the near-name budget is shared) while
-        # this thread runs the SQL checks below, which release the GIL.
-        with ThreadPoolExecutor(max_workers=1) as helper:
-            per_source: list[tuple[Future, list[dict]]] = []
-            for source, prof in profiles.items():
-                if source == "register" or source not in files:
-                    continue
-                rows = _unmatched_rows(store, prof)
-                if rows:
-                    reg.prefetch()
-                unknown = helper.submit(
-                    _unknown_issues, year, prof, files[source], rows, reg, reg.conflicted()
-                )
-                missing: list[dict] = []
-                _missing_enterprises(store, year, prof, files[source], missing)
-                per_source.append((unknown, missing))
-            store.execute(
-                "CREATE OR REPLACE TEMP TABLE flagged (source VARCHAR, file_id INTEGER, "
-                "row_no INTEGER, field VARCHAR)"
-            )
-            plausible: list[dict] = []
-            for source, prof in profiles.items():
-                if source in files:
-                    _plausibility(store, year, prof, files[source], plausible)
-            _dup_issues(store, year, profiles, files)
-            _build_facts(store, year, profiles, files)
-            for table in DERIVED:
-                _replace_year(store, table, year)
-            for unknown, missing in per_source:
-                issues += unknown.result() + missing
-        issues += plausible
+        for source, prof in profiles.items():
+            if source == "register" or source not in files:
+                continue
+            _match_rows(store, year, prof, files[source], reg, issues)
+            _missing_enterprises(store, year, prof, files[source], issues)
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE flagged (source VARCHAR, file_id INTEGER, "
+            "row_no INTEGER, field VARCHAR)"
+        )
+        for source, prof in profiles.items():
+            if source in files:
+                _plausibility(store, year, prof, files[source], issues)
+        _dup_issues(store, year, profiles, files)
         if issues:
             store.insert_arrow("issues", pa.Table.from_pylist(issues))
+        _build_facts(store, year, profiles, files)
+        for table in DERIVED:
+            _replace_year(store, table, year)
         _match_report(store, year, profiles, files)
     return summarise(store, year)
 
@@ -241,15 +224,7 @@ class _LazyRegister:
     def __init__(self, store: Store, year: int) -> None:
         self.store, self.year = store, year
         self._index: RegisterIndex | None = None
-        self._firms: pa.Table | None = None
         self._conflicted: dict[str, str] | None = None
-
-    def prefetch(self) -> None:
-        """Read what the index needs from the store, so that it can be built in another
-        thread (which must not touch the store)."""
-        if self._firms is None and self._index is None:
-            firms = self.store.arrow("SELECT uscc, name, file_id, row_no FROM t_enterprises")
-            self._firms = _with_normalised_names(self.store, self.year, firms)
 
     def suggest_many(self, codes: list, names: list) -> list[list[str]]:
         """Suggestions from :class:`RegisterIndex`, for many rows at once."""
@@ -272,8 +247,10 @@ class _LazyRegister:
 
     def _get(self) -> RegisterIndex:
         if self._index is None:
-            self.prefetch()
-            self._index = RegisterIndex.from_arrow(self._firms)
+            firms = self.store.arrow("SELECT uscc, name, file_id, row_no FROM t_enterprises")
+            self._index = RegisterIndex.from_arrow(
+                _with_normalised_names(self.store, self.year, firms)
+            )
         return self._index
 
 
@@ -434,31 +411,25 @@ def _header_of(info: dict, fld: str) -> str | None:
     return info["columns"].get(fld)
 
 
-def _unmatched_rows(store: Store, prof: SourceProfile) -> list[tuple]:
-    """Rows of a department file whose valid credit code is not in the register."""
+def _match_rows(
+    store: Store,
+    year: int,
+    prof: SourceProfile,
+    info: dict,
+    reg: _LazyRegister,
+    issues: list[dict],
+) -> None:
     has_name = "name" in prof.fields
-    return store.rows(
+    rows = store.rows(
         f"""
         SELECT c.row_no, c.uscc, {"c.name" if has_name else "NULL"} FROM cur_{prof.id} c
         WHERE c.copy_no = 1 AND NOT c._matched ORDER BY c.row_no
         """
     )
-
-
-def _unknown_issues(
-    year: int,
-    prof: SourceProfile,
-    info: dict,
-    rows: list[tuple],
-    reg: _LazyRegister,
-    conflicted: dict[str, str],
-) -> list[dict]:
-    """``unknown-enterprise`` issues with suggestions for :func:`_unmatched_rows` (no store
-    access: runs in a helper thread once ``reg`` is prefetched)."""
-    issues: list[dict] = []
     column = _header_of(info, "uscc")
     all_sugg = reg.suggest_many([r[1] for r in rows], [r[2] for r in rows]) if rows else []
     # A firm whose register rows conflict is in the register file but cannot be matched.
+    conflicted = reg.conflicted()
     for (row_no, uscc, _name), sugg in zip(rows, all_sugg, strict=True):
         text = reg.describe(sugg)
         msg = "credit code is valid but not in the enterprise register / 信用代码不在企业名录中"
@@ -487,7 +458,6 @@ def _unknown_issues(
                 suggestion=",".join(sugg) or None,
             )
         )
-    return issues
 
 
 def _missing_enterprises(
