@@ -49,7 +49,9 @@ def world(tmp_path_factory):
     base = tmp_path_factory.mktemp("readcache")
     db = base / "c.duckdb"
     run = build_demo_store(db, base / "data", enterprises=600)
-    settings = WebSettings(db=db, **FAST_HASH)
+    # On-demand computation is what this module pins down (counts of computed entries); the
+    # background warming after writes is tested in test_web_warm.py.
+    settings = WebSettings(db=db, warm_read_models=False, **FAST_HASH)
     clock = FakeClock()
     with open_store(db) as store:
         store.execute("UPDATE runs SET status = 'published'")

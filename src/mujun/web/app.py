@@ -39,6 +39,7 @@ from mujun.web.routers import (
 from mujun.web.routers import policy as policy_routes
 from mujun.web.security import SecurityHeaders, Signers, check_csrf
 from mujun.web.settings import WebSettings
+from mujun.web.warm import Warmer
 from mujun.workflow import WorkflowSettings
 
 API_PREFIX = "/api/v1"
@@ -63,6 +64,12 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     gateway = gateway_for(settings)
     dispatcher = SmsDispatcher(db, gateway, clock) if gateway is not None else None
 
+    # The pages' read models are computed after start-up and after every data write, in the
+    # background, rather than by the first request that needs them.
+    warmer = Warmer(db) if settings.warm_read_models else None
+    if warmer is not None:
+        db.on_new_generation(warmer.trigger)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if dispatcher is not None:
@@ -70,6 +77,8 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         # Uploads a stopped server left half-way were rolled back; say so, then settle runs
         # whose objection window is over, now and periodically.
         recover_uploads(db, clock)
+        if warmer is not None:
+            warmer.trigger()
         settler = asyncio.create_task(
             settle_periodically(db, clock, app.state.workflow_settings.settle_minutes)
         )
@@ -78,6 +87,8 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         app.state.upload_jobs.shutdown()
         if dispatcher is not None:
             dispatcher.stop()
+        if warmer is not None:
+            warmer.wait(60)
         db.close()
 
     app = FastAPI(
@@ -96,6 +107,7 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     app.state.clock = clock
     app.state.signers = Signers(secret)
     app.state.sms_dispatcher = dispatcher
+    app.state.warmer = warmer
     app.state.templates = page_templates()
     install_error_handlers(app)
 

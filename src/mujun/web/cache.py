@@ -47,6 +47,11 @@ class ReadCache:
         self._computing: dict[Hashable, threading.Lock] = {}
         self.computed = 0  # how many entries were computed (for tests and diagnostics)
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether ``key`` is held for the current data generation."""
+        with self._lock:
+            return self._generation == self._db.generation and key in self._entries
+
     @property
     def held_bytes(self) -> int:
         """Bytes held by the current entries (as far as they say)."""

@@ -65,6 +65,7 @@ class Database:
         self._lock = threading.Lock()
         self._closed = False
         self._generation = 0
+        self._generation_listeners: list[Callable[[], None]] = []
         self._writes = 0  # write blocks run (whatever they wrote), to know what is still current
         self._audit_head: tuple[int, str] | None = None  # the chain's head at _audit_head_writes
         self._audit_head_writes = -1
@@ -80,6 +81,10 @@ class Database:
         self._closing = False
         self._stop = threading.Event()
         self.cache = ReadCache(self, cache_mb)
+
+    def on_new_generation(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every write block that starts a new data generation."""
+        self._generation_listeners.append(listener)
 
     @property
     def generation(self) -> int:
@@ -102,6 +107,7 @@ class Database:
         ``data=False`` promises that the block writes only accounts, sessions or the audit log,
         none of which the read caches hold; any other write must leave the default, so that
         cached figures are recomputed after it."""
+        bumped = False
         with self._lock:
             # Reads logged before this write come before it in the chain.
             if self._audit_delay > 0:
@@ -111,8 +117,12 @@ class Database:
                     yield self._store
                 if data:
                     self._generation += 1
+                    bumped = True
             finally:
                 self._writes += 1  # sessions and the audit head are read afresh after it
+        if bumped:  # outside the lock: listeners may read (and wait for nothing held here)
+            for listener in list(self._generation_listeners):
+                listener()
 
     def audit(
         self,

@@ -26,6 +26,9 @@ class WebSettings(AuthSettings):
     # this window of read entries; writes are logged in their own transaction regardless.
     # 0 commits each read's entry before its response.
     audit_delay_ms: int = Field(50, ge=0, le=5000)
+    # Compute the pages' figures in the background after start-up and after each data write,
+    # so that the first request does not wait for them (a few seconds for a province).
+    warm_read_models: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     # Idle keep-alive connections are closed after this long. Longer than the idle timeout of
