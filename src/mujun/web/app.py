@@ -67,8 +67,6 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
     # The pages' read models are computed after start-up and after every data write, in the
     # background, rather than by the first request that needs them.
     warmer = Warmer(db) if settings.warm_read_models else None
-    if warmer is not None:
-        db.on_new_generation(warmer.trigger)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,8 +85,6 @@ def create_app(settings: WebSettings, *, clock: Callable[[], datetime] = utcnow)
         app.state.upload_jobs.shutdown()
         if dispatcher is not None:
             dispatcher.stop()
-        if warmer is not None:
-            warmer.wait(60)
         db.close()
 
     app = FastAPI(

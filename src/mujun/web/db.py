@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from mujun.auth.audit import Actor, append_audit_entries
 from mujun.store import Store, open_store
@@ -66,6 +69,7 @@ class Database:
         self._closed = False
         self._generation = 0
         self._generation_listeners: list[Callable[[], None]] = []
+        self._close_listeners: list[Callable[[], None]] = []
         self._writes = 0  # write blocks run (whatever they wrote), to know what is still current
         self._audit_head: tuple[int, str] | None = None  # the chain's head at _audit_head_writes
         self._audit_head_writes = -1
@@ -257,8 +261,16 @@ class Database:
                 self._sessions[token_id] = found
         return found
 
+    def on_close(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` first thing in :meth:`close` (to stop background readers)."""
+        self._close_listeners.append(listener)
+
     def close(self) -> None:
-        """Commit the queued audit entries, then close the store (idempotent)."""
+        """Stop the background readers, commit the queued audit entries, then close the store
+        (idempotent). A read still running on another thread (a request being cancelled at
+        shutdown, say) is waited for, up to 60 s."""
+        for listener in list(self._close_listeners):
+            listener()
         with self._audit_queue_lock:
             self._closing = True
             self._stop.set()
@@ -268,5 +280,13 @@ class Database:
         with self._lock:
             if not self._closed:
                 self._write_audit_queue()
-                self._store.close()
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        self._store.close()
+                        break
+                    except duckdb.ResourceInUseException:  # a cursor is mid-query
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
                 self._closed = True

@@ -33,19 +33,25 @@ log = logging.getLogger(__name__)
 IN_FORCE = ("published", "final")
 
 
-def warm_once(db: Database, years: int = 2) -> list[str]:
-    """Compute the read models the pages need first; return the runs fully prepared."""
+def warm_once(db: Database, years: int = 2, stop: threading.Event | None = None) -> list[str]:
+    """Compute the read models the pages need first; return the runs fully prepared (fewer
+    when ``stop`` is set meanwhile)."""
+    stop = stop or threading.Event()
     with db.reader() as r:
         rows = run_rows(r)
         run_counties(r)
         in_force = [row for row in rows if row[1] == "evaluation" and row[3] in IN_FORCE]
         for row in in_force:
+            if stop.is_set():
+                return []
             county_stats(r, row[0])
         newest: dict[int, str] = {}
         for row in in_force:  # newest first
             newest.setdefault(row[2], row[0])
         prepared = []
         for year in sorted(newest, reverse=True)[:years]:
+            if stop.is_set():
+                return prepared
             run_id = newest[year]
             run_table(r, run_id)
             item_rows(r, run_id)
@@ -69,17 +75,30 @@ class Warmer:
         self._again = False
         self._idle = threading.Event()
         self._idle.set()
+        self._stop = threading.Event()
         self.rounds = 0  # completed rounds (for tests and diagnostics)
+        db.on_new_generation(self.trigger)
+        db.on_close(self.stop)
 
     def trigger(self) -> None:
         """Start a round now, or after the one running."""
         with self._lock:
+            if self._stop.is_set():
+                return
             if self._thread is not None:
                 self._again = True
                 return
             self._idle.clear()
             self._thread = threading.Thread(target=self._run, name="mujun-warm", daemon=True)
             self._thread.start()
+
+    def stop(self) -> None:
+        """Start no more rounds and wait for the running one to give up (the store closes)."""
+        self._stop.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no round is running or due (True), or ``timeout`` passes (False)."""
@@ -88,12 +107,12 @@ class Warmer:
     def _run(self) -> None:
         while True:
             try:
-                warm_once(self._db, self._years)
+                warm_once(self._db, self._years, self._stop)
             except Exception:  # a closed store at shutdown, say: the pages compute on demand
                 log.warning("warming the read models failed", exc_info=True)
             with self._lock:
                 self.rounds += 1
-                if not self._again:
+                if not self._again or self._stop.is_set():
                     self._thread = None
                     self._idle.set()
                     return
