@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 from python_calamine import CalamineWorkbook
 
-from mujun.auth import Actor, Role
+from mujun.auth import Role
 from mujun.reports import write_enterprise_sheet
 from mujun.reports.common import load_run
 from mujun.reports.sheet_data import gather_sheets
@@ -18,36 +18,15 @@ from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store
 from mujun.web.testing import FakeClock, create_accounts, logged_in_client
-from mujun.workflow.confirmations import file_answer, firm_sheet, open_round, review_objection
-from mujun.workflow.evidence import check_evidence
+from mujun.workflow.confirmations import firm_sheet, open_round
 from mujun.workflow.rerun import rerun_with_corrections
 from mujun.workflow.runs import get_run
+from tests.corrections import ANALYST, accept_correction
 
 PASSWORD = "Sheet-fix-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 NOW = datetime(2030, 1, 7, 2, 0)
-ANALYST = Actor("county", "county_analyst")
-PDF = check_evidence("proof.pdf", b"%PDF-1.7\n%%EOF\n", 1000)
 TAX_ADDED, VA_ADDED = 100.0, 250.0
-
-
-def _accept(store, run: str, uscc: str, field: str, value: float | None) -> int:
-    filing = file_answer(
-        store,
-        run_id=run,
-        uscc=uscc,
-        field=field,
-        contest=True,
-        actor=Actor(uscc, "enterprise"),
-        now=NOW,
-        proposed_value=value,
-        reason="数据有误",
-        evidence=PDF,
-    )
-    review_objection(
-        store, filing["confirmation_id"], accept=True, note="采纳", actor=ANALYST, now=NOW
-    )
-    return filing["confirmation_id"]
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +46,11 @@ def world(tmp_path_factory):
             [run1],
         )
         open_round(store, run1, "sheet", closes_on=date(2030, 1, 20), actor=ANALYST, now=NOW)
-        tax_cid = _accept(store, run1, firm, "tax_paid", tax + TAX_ADDED)
+        tax_cid = accept_correction(store, run1, firm, "tax_paid", tax + TAX_ADDED, NOW)
         run2 = rerun_with_corrections(store, run1, actor=ANALYST, now=NOW)["run_id"]
         open_round(store, run2, "sheet", closes_on=date(2030, 1, 20), actor=ANALYST, now=NOW)
-        va_cid = _accept(store, run2, firm, "value_added", va + VA_ADDED)
-        ex_cid = _accept(store, run2, other, "exemption", None)
+        va_cid = accept_correction(store, run2, firm, "value_added", va + VA_ADDED, NOW)
+        ex_cid = accept_correction(store, run2, other, "exemption", None, NOW)
         run3 = rerun_with_corrections(store, run2, actor=ANALYST, now=NOW)["run_id"]
         create_accounts(
             store,

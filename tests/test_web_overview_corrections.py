@@ -9,44 +9,24 @@ from datetime import date, datetime
 
 import pytest
 
-from mujun.auth import Actor, Role
+from mujun.auth import Role
 from mujun.auth.scope import DataScope
 from mujun.store import open_store
 from mujun.web import WebSettings, create_app
 from mujun.web.demo import build_demo_store, busiest_county
 from mujun.web.pages.data import region_stats
 from mujun.web.testing import FakeClock, create_accounts, logged_in_client
-from mujun.workflow.confirmations import file_answer, open_round, review_objection
-from mujun.workflow.evidence import check_evidence
+from mujun.workflow.confirmations import open_round
 from mujun.workflow.rerun import rerun_with_corrections
+from tests.corrections import ANALYST, accept_correction
 
 PASSWORD = "Corrected-pass-2030"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 PER_MU = "r.status = 'evaluated' AND r.size = 'above' AND r.land_mu > 0"
 NOW = datetime(2030, 1, 7, 2, 0)
-ANALYST = Actor("county", "county_analyst")
-PDF = check_evidence("proof.pdf", b"%PDF-1.7\n%%EOF\n", 1000)
 # What the corrections add to the firm's stored figures (万元): large enough to move the
 # county's totals well beyond the two decimals the page shows.
 TAX_ADDED, VA_ADDED = 5000.0, 8000.0
-
-
-def _accept(store, run: str, uscc: str, field: str, value: float) -> None:
-    filing = file_answer(
-        store,
-        run_id=run,
-        uscc=uscc,
-        field=field,
-        contest=True,
-        actor=Actor(uscc, "enterprise"),
-        now=NOW,
-        proposed_value=value,
-        reason="数据有误",
-        evidence=PDF,
-    )
-    review_objection(
-        store, filing["confirmation_id"], accept=True, note="采纳", actor=ANALYST, now=NOW
-    )
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +47,8 @@ def world(tmp_path_factory):
             [run, county],
         )[0]
         open_round(store, run, "sheet", closes_on=date(2030, 1, 20), actor=ANALYST, now=NOW)
-        _accept(store, run, firm, "tax_paid", tax + TAX_ADDED)
-        _accept(store, run, firm, "value_added", va + VA_ADDED)
+        accept_correction(store, run, firm, "tax_paid", tax + TAX_ADDED, NOW)
+        accept_correction(store, run, firm, "value_added", va + VA_ADDED, NOW)
         new = rerun_with_corrections(store, run, actor=ANALYST, now=NOW)["run_id"]
         store.execute("UPDATE runs SET status = 'published' WHERE run_id = ?", [new])
         create_accounts(
