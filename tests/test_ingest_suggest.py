@@ -69,3 +69,23 @@ def test_suggestions_by_name_typo_and_core_name():
     # Same firm spelled with another place prefix and legal form.
     assert index.suggest("91331081MA2AL00999", "乙鞋业有限责任公司") == ["91331081MA2AL00126"]
     assert index.suggest("91331081MA2AL00999", "完全不同的企业") == []
+
+
+def test_near_names_for_excel_mangled_codes_are_limited_per_call_not_per_index():
+    """A code Excel turned into a number gets a near-name suggestion among the firms of its
+    place; each call (one file's rows) has its own budget, so a delivery's later files are not
+    left without any once an earlier file used it up."""
+    index = RegisterIndex.build(
+        [
+            ("91330203MA2AL00126", "宁波市海曙乙鞋业有限公司"),
+            ("91330203MA2AL0013X", "余姚市精密化工机械制造厂"),
+        ]
+    )
+    # Near, not equal: neither the whole name nor the core name matches a register name.
+    row = ("9.13302E+17", "宁波市海曙乙鞋业有限公司新厂")
+    first = index.suggest_many([row[0]] * 60, [row[1]] * 60)
+    assert first[0] == ["91330203MA2AL00126"]
+    assert sum(bool(s) for s in first) == 50  # the budget of one call
+    # A later file, on the same index: its own budget.
+    assert index.suggest_many([row[0]], [row[1]]) == [["91330203MA2AL00126"]]
+    assert index.suggest_many([row[0]], [row[1]], near_budget=0) == [[]]

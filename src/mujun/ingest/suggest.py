@@ -16,8 +16,8 @@ from mujun.reference.uscc import ALPHABET, validate_uscc_arrow
 _NAME_NOISE = re.compile(r"[\s()（）·.,，、]")
 _NUMERIC = re.compile(r"^[\d.]+(E\+?\d+)?$")
 MAX_POOL = 3000
-# Near-name search (difflib) is slow; a file with more problem rows than this gets exact-name and
-# typo suggestions only.
+# Near-name search (difflib) is slow; in one call of ``suggest_many`` (one kind of problem in one
+# file) only this many rows get it, the others exact-name and typo suggestions only.
 NEAR_NAME_BUDGET = 50
 _CORE_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团公司|集团|公司|厂)$")
 _CORE_PREFIX = re.compile(r"^(浙江省|浙江)?([\u4e00-\u9fff]{2,3}?[市县区]){0,2}")
@@ -104,7 +104,6 @@ class RegisterIndex:
     _arrays: tuple[list[str], pa.Array, pa.Array] | None = None
     _pools: dict[str, dict[str, str]] = field(default_factory=dict)
     _code_array: pa.Array | None = None
-    near_budget: int = NEAR_NAME_BUDGET
 
     @classmethod
     def build(cls, pairs: list[tuple[str, str | None]]) -> RegisterIndex:
@@ -171,9 +170,6 @@ class RegisterIndex:
         return out
 
     def _near_names(self, name: str, prefix: str, cutoff: float, limit: int) -> list[str]:
-        if not name or not prefix or self.near_budget <= 0:
-            return []
-        self.near_budget -= 1
         pool = self._pool(prefix)
         if not pool or len(pool) > MAX_POOL:
             return []
@@ -181,12 +177,17 @@ class RegisterIndex:
         return [pool[n] for n in close]
 
     def suggest_many(
-        self, codes: list[str | None], names: list[str | None], limit: int = 3
+        self,
+        codes: list[str | None],
+        names: list[str | None],
+        limit: int = 3,
+        near_budget: int = NEAR_NAME_BUDGET,
     ) -> list[list[str]]:
         """For each (code, name) row, the register codes it probably meant, best first: the same
         name; a one-character typo or swap of an invalid code; the same name without place and
         legal form (乙鞋业 for 温岭市乙鞋业有限公司); for a code Excel turned into a number, a near
-        name among firms registered in the same place (a limited number of rows)."""
+        name among firms registered in the same place (for the first ``near_budget`` such rows
+        of the call: an index shared by the files of a delivery gives each file its own)."""
         if not codes:
             return []
         reg_codes, reg_norm, reg_core = self._name_arrays()
@@ -209,10 +210,13 @@ class RegisterIndex:
                 found.extend(self._typo_variants(c))
             if not found and has_name[i] and by_core[i] >= 0:
                 found.append(reg_codes[by_core[i]])
-            if not found and name and _NUMERIC.match(c):
+            if not found and name and _NUMERIC.match(c) and near_budget > 0:
                 # Excel kept only the leading digits: authority, type and part of the division.
                 digits = re.sub(r"\D", "", c.split("E")[0])
-                found.extend(self._near_names(name, digits[:6].rstrip("0"), 0.6, limit))
+                prefix = digits[:6].rstrip("0")
+                if prefix:
+                    near_budget -= 1
+                    found.extend(self._near_names(name, prefix, 0.6, limit))
             out.append(list(dict.fromkeys(found))[:limit])
         return out
 
