@@ -216,10 +216,7 @@ FIRM_ROBUSTNESS_SQL = (
     'SELECT uscc, "class", p_class, probs::VARCHAR AS probs, rank, rank_p05, rank_p50, '
     "rank_p95, cohort_size, fragile FROM robustness_firms WHERE analysis_id = ?"
 )
-FIRM_PATHS_SQL = (
-    "SELECT * EXCLUDE (analysis_id, run_id) FROM firm_paths WHERE analysis_id = ? "
-    "ORDER BY uscc, lever"
-)
+FIRM_PATHS_SQL = "SELECT * EXCLUDE (analysis_id, run_id) FROM firm_paths WHERE analysis_id = ?"
 
 
 def firm_robustness(store: Store, run_id: str, uscc: str) -> dict[str, Any] | None:
@@ -250,9 +247,7 @@ def firm_paths(store: Store, run_id: str, uscc: str, lang: str = "zh") -> dict[s
     a = latest_analysis(store, run_id)
     if a is None:
         return None
-    rows = store.arrow(
-        FIRM_PATHS_SQL.replace("ORDER BY", "AND uscc = ? ORDER BY"), [a["analysis_id"], uscc]
-    )
+    rows = store.arrow(f"{FIRM_PATHS_SQL} AND uscc = ? ORDER BY lever", [a["analysis_id"], uscc])
     return paths_of_firm(a, rows.to_pylist(), lang)
 
 

@@ -569,7 +569,7 @@ def run_robustness(store: Store, run_id: str) -> RunRobustness:
         return RunRobustness(
             a,
             KeyedRows.build(store.arrow(FIRM_ROBUSTNESS_SQL, aid), "uscc"),
-            KeyedRows.build(store.arrow(FIRM_PATHS_SQL, aid), "uscc"),
+            KeyedRows.build(store.arrow(f"{FIRM_PATHS_SQL} ORDER BY uscc, lever", aid), "uscc"),
         )
 
     return cached(store, ("robustness", run_id), compute)
