@@ -10,7 +10,13 @@ import pytest
 
 from mujun.errors import StoreBusyError, StoreError
 from mujun.ingest import ingest_directory
-from mujun.store import MIGRATIONS, SCHEMA_VERSION, open_store, zstd_strings
+from mujun.store import (
+    MIGRATIONS,
+    ROW_GROUP_SIZE,
+    SCHEMA_VERSION,
+    open_store,
+    zstd_strings,
+)
 
 from .conftest import FIXTURES
 
@@ -87,3 +93,30 @@ def test_free_text_of_stored_source_rows_is_compressed_with_zstd(tmp_path, profi
     # Codes and names (types uscc and text) are ZSTD; codes from a short list are not.
     assert used["uscc"] == "ZSTD" and used["name"] == "ZSTD"
     assert "ZSTD" not in used["county_code"]
+
+
+def test_tables_are_written_in_row_groups_of_the_store_size(tmp_path):
+    """A province's department table spans several row groups, DuckDB's unit of parallel work."""
+    with open_store(tmp_path / "rg.duckdb") as s:
+        s.execute("CREATE TABLE t AS SELECT range AS i, 'x' || range AS v FROM range(100000)")
+        s.execute("CHECKPOINT")
+        groups = s.scalar("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('t')")
+    assert groups == -(-100_000 // ROW_GROUP_SIZE) == 4
+
+
+def test_a_store_open_twice_in_one_process_shares_the_file_until_both_close(tmp_path):
+    path = tmp_path / "twice.duckdb"
+    first = open_store(path)
+    second = open_store(path)
+    first.execute("CREATE TABLE shared AS SELECT 42 AS answer")
+    first.close()
+    # Still open through the second store, which sees what the first wrote.
+    assert second.scalar("SELECT answer FROM shared") == 42
+    # Another process cannot take the file while this one holds it.
+    probe = [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1])", str(path)]
+    assert subprocess.run(probe, capture_output=True).returncode != 0
+    second.close()
+    # Closed by both: the file is free again.
+    assert subprocess.run(probe, capture_output=True).returncode == 0
+    with open_store(path, read_only=True) as s:
+        assert s.scalar("SELECT answer FROM shared") == 42

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -657,11 +658,18 @@ SCHEMA_VERSION = max(m.version for m in MIGRATIONS)
 class Store:
     """An open DuckDB store with the schema migrated to :data:`SCHEMA_VERSION`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: Path,
+        read_only: bool,
+        release: tuple[str, bool] | None = None,
+    ) -> None:
         self.con = con
         self.path = path
         self.read_only = read_only
         self._depth = 0
+        self._release = release
 
     # -- queries ---------------------------------------------------------------------------
     def stream(self, sql: str, params: list[Any] | dict[str, Any] | None = None):
@@ -743,9 +751,18 @@ class Store:
         """The highest applied migration."""
         return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations") or 0)
 
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Another connection to the same store (its own transaction), for a reader thread."""
+        cursor = self.con.cursor()
+        cursor.execute(f"USE {CATALOG}")
+        return cursor
+
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and the store file, when no other ``Store`` has it open)."""
         self.con.close()
+        if self._release is not None:
+            key, self._release = self._release, None
+            _INSTANCES.release(key)
 
     def __enter__(self) -> Store:
         return self
@@ -768,6 +785,74 @@ def zstd_strings() -> bool:
     return True
 
 
+# Rows per row group of the tables written to the store. A row group is DuckDB's unit of
+# parallel work, both for scans and for compressing data at commit and checkpoint. With the
+# default (122,880 rows) a department file of a whole province (40,000–150,000 rows) is one or
+# two row groups, so its writes and scans use one core; at 32,768 they use every core, for a
+# store about 15 % larger (measured in docs/ingest.md). The size is an option of ATTACH, not of
+# the file: every connection opened here attaches the store with it.
+ROW_GROUP_SIZE = 32_768
+CATALOG = "store"
+
+
+class _Instances:
+    """The DuckDB instance of each store file open in this process, shared by its ``Store``s.
+
+    A file can be attached by one instance only, so a second ``open_store`` of an open file (a
+    test that keeps its store while the web app opens it, say) gets another connection to the
+    same instance, as ``duckdb.connect`` of a path would give; the instance is closed with the
+    last of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[tuple[str, bool], list] = {}  # key -> [instance connection, users]
+
+    def connect(self, path: Path, read_only: bool, config: dict[str, Any]):
+        """A connection to the store at ``path``, with its key for :meth:`release`."""
+        key = (str(path.resolve()), read_only)
+        with self._lock:
+            entry = self._open.get(key)
+            if entry is None:
+                entry = self._open[key] = [_attach(path, read_only, config), 0]
+            try:
+                con = entry[0].cursor()
+                con.execute(f"USE {CATALOG}")
+            except BaseException:
+                if entry[1] == 0:
+                    del self._open[key]
+                    entry[0].close()
+                raise
+            entry[1] += 1
+        return con, key
+
+    def release(self, key: tuple[str, bool]) -> None:
+        """One user fewer; the last closes the instance (and detaches the file)."""
+        with self._lock:
+            entry = self._open.get(key)
+            if entry is None:
+                return
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._open[key]
+                entry[0].close()
+
+
+def _attach(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:", config=config)
+    options = ["READ_ONLY"] if read_only else []
+    options.append(f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}")
+    quoted = str(path).replace("'", "''")
+    try:
+        con.execute(f"ATTACH '{quoted}' AS {CATALOG} ({', '.join(options)})")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+_INSTANCES = _Instances()
+
+
 def open_store(path: Path | str, *, read_only: bool = False, threads: int = 2) -> Store:
     """Open (creating if needed) the store at ``path`` and apply pending migrations."""
     path = Path(path)
@@ -776,26 +861,31 @@ def open_store(path: Path | str, *, read_only: bool = False, threads: int = 2) -
     config: dict[str, Any] = dict(OFFLINE_CONFIG)
     config["threads"] = threads
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
-    except duckdb.IOException as exc:
+        con, key = _INSTANCES.connect(path, read_only, config)
+    except duckdb.Error as exc:
         text = str(exc)
-        if "lock" in text.lower():
+        if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
             raise StoreBusyError(
                 f"store {path} is in use by another process",
                 "stop `mujun serve` or send the change through its web API; "
                 f"DuckDB said: {text.splitlines()[0]}",
             ) from exc
         raise StoreError(f"cannot open store {path}: {text.splitlines()[0]}") from exc
-    store = Store(con, path, read_only)
-    if not read_only:
-        migrate(store)
-    elif not {m.version for m in MIGRATIONS} <= {
-        r[0] for r in store.rows("SELECT version FROM schema_migrations")
-    }:
-        raise StoreError(
-            f"store {path} has schema version {store.schema_version()}, expected {SCHEMA_VERSION}",
-            "open it once read-write to migrate it",
-        )
+    store = Store(con, path, read_only, release=key)
+    try:
+        if not read_only:
+            migrate(store)
+        elif not {m.version for m in MIGRATIONS} <= {
+            r[0] for r in store.rows("SELECT version FROM schema_migrations")
+        }:
+            raise StoreError(
+                f"store {path} has schema version {store.schema_version()}, "
+                f"expected {SCHEMA_VERSION}",
+                "open it once read-write to migrate it",
+            )
+    except BaseException:
+        store.close()
+        raise
     return store
 
 

@@ -104,6 +104,7 @@ class RegisterIndex:
     _arrays: tuple[list[str], pa.Array, pa.Array] | None = None
     _pools: dict[str, dict[str, str]] = field(default_factory=dict)
     _code_array: pa.Array | None = None
+    _by_name: tuple[dict[str, int], dict[str, int]] | None = None
 
     @classmethod
     def build(cls, pairs: list[tuple[str, str | None]]) -> RegisterIndex:
@@ -134,6 +135,22 @@ class RegisterIndex:
             normalised = normalise_names(pa.array(list(self.codes.values()), pa.string()))
             self._arrays = (list(self.codes), normalised, core_names(normalised))
         return self._arrays
+
+    def _name_lookup(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Position of the first register firm per normalised name and per core name: built
+        once per index, as each ``suggest_many`` call (one per file and kind of problem) would
+        otherwise hash the whole register again."""
+        if self._by_name is None:
+            _, norm, core = self._name_arrays()
+            lookups = []
+            for names in (norm, core):
+                first: dict[str, int] = {}
+                for i, name in enumerate(names.to_pylist()):
+                    if name and name not in first:
+                        first[name] = i
+                lookups.append(first)
+            self._by_name = (lookups[0], lookups[1])
+        return self._by_name
 
     def _pool(self, prefix: str) -> dict[str, str]:
         """Register firms (name -> code) whose code starts with the first 8 (else 6) characters
@@ -190,27 +207,28 @@ class RegisterIndex:
         of the call: an index shared by the files of a delivery gives each file its own)."""
         if not codes:
             return []
-        reg_codes, reg_norm, reg_core = self._name_arrays()
+        reg_codes, _, _ = self._name_arrays()
+        by_norm, by_core = self._name_lookup()
         q_norm = normalise_names(pa.array(names, pa.string()))
-        q_core = core_names(q_norm)
-        by_name = pc.fill_null(pc.index_in(q_norm, value_set=reg_norm), -1).to_numpy()
-        by_core = pc.fill_null(pc.index_in(q_core, value_set=reg_core), -1).to_numpy()
-        has_name = pc.fill_null(pc.not_equal(q_norm, ""), False).to_numpy(zero_copy_only=False)
+        q_core = core_names(q_norm).to_pylist()
         cleaned = [unicodedata.normalize("NFKC", code or "").strip().upper() for code in codes]
         invalid = validate_uscc_arrow(pa.array(cleaned, pa.string())) != 0
         out: list[list[str]] = []
-        for i, name in enumerate(names):
+        for i, norm in enumerate(q_norm.to_pylist()):
             found: list[str] = []
-            if has_name[i] and by_name[i] >= 0:
-                found.append(reg_codes[by_name[i]])
+            if norm and norm in by_norm:
+                found.append(reg_codes[by_norm[norm]])
             c = cleaned[i]
             if not found and len(c) == 18 and invalid[i]:
                 # Only an invalid code can be one typo away from a register code: changing one
                 # character of a valid code always breaks its check character.
                 found.extend(self._typo_variants(c))
-            if not found and has_name[i] and by_core[i] >= 0:
-                found.append(reg_codes[by_core[i]])
-            if not found and name and _NUMERIC.match(c) and near_budget > 0:
+            if not found and norm and q_core[i] in by_core:
+                found.append(reg_codes[by_core[q_core[i]]])
+            # Excel's number for a code keeps 15 significant digits, so what it leaves fails
+            # the check; a valid all-digit code is a real code, not a mangled one.
+            name = names[i]
+            if not found and name and invalid[i] and _NUMERIC.match(c) and near_budget > 0:
                 # Excel kept only the leading digits: authority, type and part of the division.
                 digits = re.sub(r"\D", "", c.split("E")[0])
                 prefix = digits[:6].rstrip("0")

@@ -98,7 +98,7 @@ class Database:
     @contextlib.contextmanager
     def reader(self) -> Iterator[CachedStore]:
         """A store on a fresh cursor, for reads from one request or thread, with the cache."""
-        cursor = self._store.con.cursor()
+        cursor = self._store.cursor()
         try:
             yield CachedStore(cursor, self.path, self.cache)
         finally:
