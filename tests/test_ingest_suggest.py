@@ -89,3 +89,14 @@ def test_near_names_for_excel_mangled_codes_are_limited_per_call_not_per_index()
     # A later file, on the same index: its own budget.
     assert index.suggest_many([row[0]], [row[1]]) == [["91330203MA2AL00126"]]
     assert index.suggest_many([row[0]], [row[1]], near_budget=0) == [[]]
+
+
+def test_a_valid_all_digit_code_is_a_real_code_not_an_excel_number():
+    """Excel keeps 15 significant digits of a code it takes for a number, so what it leaves
+    fails the check; a valid code made of digits is some other firm's code and gets no
+    near-name guess."""
+    index = RegisterIndex.build([("91330203MA2AL00126", "宁波市海曙乙鞋业有限公司")])
+    near_name = "宁波市海曙乙鞋业有限公司新厂"
+    assert index.suggest("913302031000000409", near_name) == []
+    assert index.suggest("913302031000000000", near_name) == ["91330203MA2AL00126"]
+    assert index.suggest("9.13302E+17", near_name) == ["91330203MA2AL00126"]
