@@ -25,6 +25,15 @@ OFFLINE_CONFIG = {
     "autoload_known_extensions": False,
 }
 
+# Rows per row group of the tables written to the store. A row group is DuckDB's unit of
+# parallel work, both for scans and for compressing data at commit and checkpoint. With the
+# default (122,880 rows) a department file of a whole province (40,000–150,000 rows) is one or
+# two row groups, so its writes and scans use one core; at 32,768 they use every core, for a
+# store about 15 % larger (measured in docs/ingest.md). The size is an option of ATTACH, not of
+# the file: every connection opened here attaches the store with it.
+ROW_GROUP_SIZE = 32_768
+CATALOG = "store"
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -698,6 +707,10 @@ class Store:
         """Append an Arrow table to ``table_name`` by column name; return the row count."""
         if data.num_rows == 0:
             return 0
+        if data.num_rows > ROW_GROUP_SIZE:
+            # One record batch per row group: DuckDB scans the batches in parallel and writes
+            # (compresses) their row groups on every core, in order.
+            data = pa.Table.from_batches(data.to_batches(max_chunksize=ROW_GROUP_SIZE))
         self.con.register("_mujun_insert", data)
         try:
             cols = ", ".join(f'"{c}"' for c in data.column_names)
@@ -783,16 +796,6 @@ def zstd_strings() -> bool:
     finally:
         con.close()
     return True
-
-
-# Rows per row group of the tables written to the store. A row group is DuckDB's unit of
-# parallel work, both for scans and for compressing data at commit and checkpoint. With the
-# default (122,880 rows) a department file of a whole province (40,000–150,000 rows) is one or
-# two row groups, so its writes and scans use one core; at 32,768 they use every core, for a
-# store about 15 % larger (measured in docs/ingest.md). The size is an option of ATTACH, not of
-# the file: every connection opened here attaches the store with it.
-ROW_GROUP_SIZE = 32_768
-CATALOG = "store"
 
 
 class _Instances:

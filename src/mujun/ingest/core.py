@@ -12,7 +12,7 @@ import json
 import re
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,7 +147,8 @@ class _Pending:
     encoding: str | None
     fmt: str
     parsed: tuple | None = None  # (kinds, start, ParsedBlock), computed in a worker thread
-    names: tuple[pa.Array, pa.Array] | None = None  # register: normalised and core names
+    # Register: normalised and core names (or the task computing them).
+    names: tuple[pa.Array, pa.Array] | Future | None = None
 
 
 def _issue_rows(**cols) -> pa.Table:
@@ -186,8 +187,12 @@ def ingest_directory(
         ThreadPoolExecutor(max_workers=READ_THREADS) as pool,
         ThreadPoolExecutor(max_workers=1) as helper,
     ):
+        # pyarrow imports pandas (installed for SALib) on its first conversion of a Python
+        # list, about 0.25 s during which every other such conversion waits: started first,
+        # in the helper, it runs while the files are hashed and read.
+        helper.submit(_import_arrow_pandas_bridge)
         submitted = {
-            path: pool.submit(_read_file, path, profiles, year, current.get("register"))
+            path: pool.submit(_read_file, path, profiles, year, current.get("register"), pool)
             for path in sorted(paths, key=lambda p: _read_priority(p, profiles))
         }
         futures = [submitted[path] for path in paths]
@@ -280,15 +285,20 @@ def _read_priority(path: Path, profiles: dict[str, SourceProfile]) -> tuple[bool
     return (not named, -size)
 
 
+def _import_arrow_pandas_bridge() -> None:
+    pa.array([], pa.string())
+
+
 def _read_file(
     path: Path,
     profiles: dict[str, SourceProfile],
     year: int,
     current_register: str | None = None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> _ReadResult:
     """Read a file and recognise its sheets; no store access (runs in a worker thread). A new
-    register sheet is parsed here too (:func:`_prepare`); it is discarded if another file
-    claims the register slot."""
+    register sheet is parsed here too (its normalised names, needed only once it is stored,
+    in another task of ``pool``); it is discarded if another file claims the register slot."""
     sha = file_sha256(path)
     fmt = path.suffix.lower().lstrip(".") or "other"
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -305,7 +315,10 @@ def _read_file(
             pending.append(_Pending(path, sha, grid, prof, header, grid.encoding, fmt))
     registers = [item for item in pending if item.profile.id == "register"]
     if len(registers) == 1 and sha != current_register:
-        registers[0].parsed, registers[0].names = _prepare(registers[0], year)
+        register = registers[0]
+        register.parsed = _parse(register, year)
+        names = register.parsed[2].columns["name"]
+        register.names = pool.submit(_name_columns, names) if pool else _name_columns(names)
     if not pending:
         msg = (
             f"{path.name}: no sheet has the header of a known department file; "
@@ -455,9 +468,14 @@ def _prepare(item: _Pending, year: int) -> tuple[tuple, tuple[pa.Array, pa.Array
     parsed = _parse(item, year)
     names = None
     if item.profile.id == "register":
-        norm = normalise_names(parsed[2].columns["name"])
-        names = (norm, core_names(norm))
+        names = _name_columns(parsed[2].columns["name"])
     return parsed, names
+
+
+def _name_columns(names: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Normalised and core names of the register's name column."""
+    norm = normalise_names(names)
+    return norm, core_names(norm)
 
 
 def _remember_register_names(store: Store, item: _Pending, fid: int, table: pa.Table) -> None:
@@ -465,6 +483,7 @@ def _remember_register_names(store: Store, item: _Pending, fid: int, table: pa.T
     same order, as reading them back would give)."""
     if item.names is None:
         return
+    norm, core = item.names.result() if isinstance(item.names, Future) else item.names
     stored_rows = (table.column("row_no").to_numpy() - item.header.data_start - 1).astype(np.int64)
     with_code = np.flatnonzero(~cells.to_mask(pc.is_null(table.column("uscc"))))
     at = pa.array(stored_rows[with_code])
@@ -474,8 +493,8 @@ def _remember_register_names(store: Store, item: _Pending, fid: int, table: pa.T
             "row_no": table.column("row_no").take(pa.array(with_code)),
             "uscc": table.column("uscc").take(pa.array(with_code)),
             "name": table.column("name").take(pa.array(with_code)),
-            "norm": item.names[0].take(at),
-            "core": item.names[1].take(at),
+            "norm": norm.take(at),
+            "core": core.take(at),
         }
     )
     _REGISTER_NAMES[store] = ((fid,), names)
