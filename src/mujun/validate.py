@@ -73,21 +73,23 @@ def _current_file_ids(store: Store, year: int) -> dict[str, list[int]]:
     return {source: ids for source, ids in rows}
 
 
-def _replace_year(store: Store, table: str, year: int) -> None:
-    """Write temp table ``t_<table>`` into ``table`` for ``year`` (creating/adding columns)."""
+def _replace_year(store: Store, table: str, year: int, source: str | None = None) -> None:
+    """Write temp table or view ``source`` (default ``t_<table>``) into ``table`` for ``year``
+    (creating the table or adding columns)."""
+    source = source or f"t_{table}"
     if not store.table_exists(table):
-        store.execute(f"CREATE TABLE {table} AS SELECT * FROM t_{table}")
+        store.execute(f"CREATE TABLE {table} AS SELECT * FROM {source}")
         return
     have = set(store.table_columns(table))
     types = store.rows(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
-        [f"t_{table}"],
+        [source],
     )
     for name, dtype in types:
         if name not in have:
             store.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {dtype}')
     store.execute(f"DELETE FROM {table} WHERE year = ?", [year])
-    store.execute(f"INSERT INTO {table} BY NAME SELECT * FROM t_{table}")
+    store.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
 
 
 def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -> ValidationReport:
@@ -123,7 +125,8 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
             store.insert_arrow("issues", pa.Table.from_pylist(issues))
         _build_facts(store, year, profiles, files)
         for table in DERIVED:
-            _replace_year(store, table, year)
+            if table != "enterprises":  # written first, by _build_enterprises
+                _replace_year(store, table, year)
         _match_report(store, year, profiles, files)
     return summarise(store, year)
 
@@ -390,10 +393,13 @@ def _build_enterprises(store: Store, year: int) -> None:
                 }
             ),
         )
+    # The year's firms are written to ``enterprises`` at once and read from there by the other
+    # checks: a stored table is split in row groups that both cores scan (a temporary one is
+    # not), and the rows are written once instead of twice.
     store.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE t_enterprises AS
-        SELECT ?::INTEGER AS year, r.uscc, r.name, r.county_code, mc.city AS city_code,
+        f"""
+        CREATE OR REPLACE TEMP VIEW new_enterprises AS
+        SELECT {int(year)}::INTEGER AS year, r.uscc, r.name, r.county_code, mc.city AS city_code,
                mc.status AS division_status, r.town, r.industry_code,
                mi.division AS industry_division, mi.traditional AS traditional_industry,
                r.above_size, r.established, r.contact_phone, r.file_id, r.row_no
@@ -402,8 +408,12 @@ def _build_enterprises(store: Store, year: int) -> None:
         LEFT JOIN map_industry mi ON mi.code = r.industry_code
         WHERE r.copy_no = 1 AND NOT r.conflict
         ORDER BY r.uscc
-        """,
-        [year],
+        """
+    )
+    _replace_year(store, "enterprises", year, "new_enterprises")
+    store.execute(
+        f"CREATE OR REPLACE TEMP VIEW t_enterprises AS "
+        f"SELECT * FROM enterprises WHERE year = {int(year)}"
     )
 
 

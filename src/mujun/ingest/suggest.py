@@ -104,7 +104,6 @@ class RegisterIndex:
     _arrays: tuple[list[str], pa.Array, pa.Array] | None = None
     _pools: dict[str, dict[str, str]] = field(default_factory=dict)
     _code_array: pa.Array | None = None
-    _by_name: tuple[dict[str, int], dict[str, int]] | None = None
 
     @classmethod
     def build(cls, pairs: list[tuple[str, str | None]]) -> RegisterIndex:
@@ -136,21 +135,18 @@ class RegisterIndex:
             self._arrays = (list(self.codes), normalised, core_names(normalised))
         return self._arrays
 
-    def _name_lookup(self) -> tuple[dict[str, int], dict[str, int]]:
-        """Position of the first register firm per normalised name and per core name: built
-        once per index, as each ``suggest_many`` call (one per file and kind of problem) would
-        otherwise hash the whole register again."""
-        if self._by_name is None:
-            _, norm, core = self._name_arrays()
-            lookups = []
-            for names in (norm, core):
-                first: dict[str, int] = {}
-                for i, name in enumerate(names.to_pylist()):
-                    if name and name not in first:
-                        first[name] = i
-                lookups.append(first)
-            self._by_name = (lookups[0], lookups[1])
-        return self._by_name
+    def _first_match(self, register: pa.Array, wanted: pa.Array) -> dict[str, int]:
+        """Position of the first register entry equal to each non-empty ``wanted`` string that
+        has one. The few wanted strings are hashed, not the whole register."""
+        values = pc.unique(pc.drop_null(wanted))
+        values = pc.filter(values, pc.not_equal(values, ""))
+        if len(values) == 0:
+            return {}
+        hit = pc.fill_null(pc.index_in(register, value_set=values), -1).to_numpy()
+        rows = np.flatnonzero(hit >= 0)
+        which, first = np.unique(hit[rows], return_index=True)
+        names = values.to_pylist()
+        return {names[w]: int(rows[f]) for w, f in zip(which, first, strict=True)}
 
     def _pool(self, prefix: str) -> dict[str, str]:
         """Register firms (name -> code) whose code starts with the first 8 (else 6) characters
@@ -207,10 +203,12 @@ class RegisterIndex:
         of the call: an index shared by the files of a delivery gives each file its own)."""
         if not codes:
             return []
-        reg_codes, _, _ = self._name_arrays()
-        by_norm, by_core = self._name_lookup()
+        reg_codes, reg_norm, reg_core = self._name_arrays()
         q_norm = normalise_names(pa.array(names, pa.string()))
-        q_core = core_names(q_norm).to_pylist()
+        q_core_arr = core_names(q_norm)
+        by_norm = self._first_match(reg_norm, q_norm)
+        by_core = self._first_match(reg_core, q_core_arr)
+        q_core = q_core_arr.to_pylist()
         cleaned = [unicodedata.normalize("NFKC", code or "").strip().upper() for code in codes]
         invalid = validate_uscc_arrow(pa.array(cleaned, pa.string())) != 0
         out: list[list[str]] = []
