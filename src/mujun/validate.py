@@ -112,14 +112,12 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
             if source == "register" or source not in files:
                 continue
             _match_rows(store, year, prof, files[source], reg, issues)
-            _missing_enterprises(store, year, prof, files[source], issues)
+        _missing_enterprises(store, year, profiles, files, issues)
         store.execute(
             "CREATE OR REPLACE TEMP TABLE flagged (source VARCHAR, file_id INTEGER, "
             "row_no INTEGER, field VARCHAR)"
         )
-        for source, prof in profiles.items():
-            if source in files:
-                _plausibility(store, year, prof, files[source], issues)
+        _plausibility(store, year, profiles, files, issues)
         _dup_issues(store, year, profiles, files)
         if issues:
             store.insert_arrow("issues", pa.Table.from_pylist(issues))
@@ -471,34 +469,53 @@ def _match_rows(
 
 
 def _missing_enterprises(
-    store: Store, year: int, prof: SourceProfile, info: dict, issues: list[dict]
+    store: Store,
+    year: int,
+    profiles: dict[str, SourceProfile],
+    files: dict[str, dict],
+    issues: list[dict],
 ) -> None:
-    if prof.must_report == "none":
+    """Register firms absent from a department file that must cover them; every department in
+    one query."""
+    wanted = [
+        (source, prof)
+        for source, prof in profiles.items()
+        if source != "register" and source in files and prof.must_report != "none"
+    ]
+    if not wanted:
         return
-    cond = "AND e.above_size" if prof.must_report == "above_size" else ""
+    parts = []
+    for k, (source, prof) in enumerate(wanted):
+        cond = "AND e.above_size" if prof.must_report == "above_size" else ""
+        parts.append(
+            f"""
+            SELECT {k} AS part, e.uscc, e.name FROM t_enterprises e
+            WHERE NOT EXISTS (SELECT 1 FROM cur_{source} c WHERE c.uscc = e.uscc) {cond}
+            """
+        )
     rows = store.rows(
-        f"""
-        SELECT e.uscc, e.name FROM t_enterprises e
-        WHERE NOT EXISTS (SELECT 1 FROM cur_{prof.id} c WHERE c.uscc = e.uscc) {cond}
-        ORDER BY e.uscc
-        """
+        "SELECT part, uscc, name FROM (" + " UNION ALL ".join(parts) + ") ORDER BY part, uscc"
     )
-    scope = "above-size firms" if prof.must_report == "above_size" else "every register firm"
     # A row quarantined for a mistyped code often is the missing firm: say which row.
-    likely: dict[str, list[str]] = {}
-    for row_no, sugg in store.rows(
-        "SELECT row_no, suggestion FROM issues WHERE file_id = ? AND suggestion IS NOT NULL "
-        "AND code IN ('bad-credit-code', 'mangled-credit-code') ORDER BY row_no",
-        [info["file_id"]],
+    fids = [int(files[source]["file_id"]) for source, _ in wanted]
+    likely: dict[int, dict[str, list[str]]] = {fid: {} for fid in fids}
+    for fid, row_no, sugg in store.rows(
+        f"SELECT file_id, row_no, suggestion FROM issues WHERE file_id IN "
+        f"({', '.join(map(str, fids))}) AND suggestion IS NOT NULL "
+        "AND code IN ('bad-credit-code', 'mangled-credit-code') ORDER BY file_id, row_no"
     ):
         for code in sugg.split(","):
-            likely.setdefault(code, []).append(str(row_no))
-    for uscc, name in rows:
+            likely[fid].setdefault(code, []).append(str(row_no))
+    for part, uscc, name in rows:
+        source, prof = wanted[part]
+        info = files[source]
+        scope = "above-size firms" if prof.must_report == "above_size" else "every register firm"
         hint = ""
-        if uscc in likely:
+        rows_of = likely[int(info["file_id"])].get(uscc)
+        if rows_of:
             hint = (
-                f"; probably row {', '.join(likely[uscc])}, quarantined for a mistyped "
-                "credit code / 可能是信用代码填错的第" + "、".join(likely[uscc]) + "行"
+                f"; probably row {', '.join(rows_of)}, quarantined for a mistyped "
+                "credit code / 可能是信用代码填错的第" + "、".join(rows_of) + "行"
             )
         issues.append(
             _issue(
@@ -524,31 +541,51 @@ def _nearest_unit_factor(d: float) -> str | None:
 
 
 def _plausibility(
-    store: Store, year: int, prof: SourceProfile, info: dict, issues: list[dict]
+    store: Store,
+    year: int,
+    profiles: dict[str, SourceProfile],
+    files: dict[str, dict],
+    issues: list[dict],
 ) -> None:
-    """Flag values far from the median of their peers, all quantities of a file in one pass."""
-    fields = prof.numeric_fields
-    if not fields:
+    """Flag values far from the median of their peers: all quantities of every department in
+    one query (one pass per file; DuckDB runs the files' passes in parallel)."""
+    wanted = [
+        (source, prof)
+        for source, prof in profiles.items()
+        if source in files and prof.numeric_fields
+    ]
+    if not wanted:
         return
-    cols = ", ".join(f'"{f}"::DOUBLE AS "{f}"' for f in fields)
-    rows = store.rows(
-        f"""
-        WITH v AS (
-            UNPIVOT (SELECT row_no, uscc, _grp, {cols} FROM cur_{prof.id} WHERE copy_no = 1)
-            ON {", ".join(f'"{f}"' for f in fields)} INTO NAME field VALUE x
-        ), p AS (
-            SELECT field, row_no, uscc, _grp, x, log10(x) AS lx FROM v WHERE x > 0
-        ), m AS (
-            SELECT field, _grp, median(lx) AS med, count(*) AS n FROM p GROUP BY ALL
+    parts = []
+    for k, (_, prof) in enumerate(wanted):
+        fields = prof.numeric_fields
+        cols = ", ".join(f'"{f}"::DOUBLE AS "{f}"' for f in fields)
+        parts.append(
+            f"""
+            SELECT {k} AS part, * FROM (
+                WITH v AS (
+                    UNPIVOT (SELECT row_no, uscc, _grp, {cols} FROM cur_{prof.id}
+                             WHERE copy_no = 1)
+                    ON {", ".join(f'"{f}"' for f in fields)} INTO NAME field VALUE x
+                ), p AS (
+                    SELECT field, row_no, uscc, _grp, x, log10(x) AS lx FROM v WHERE x > 0
+                ), m AS (
+                    SELECT field, _grp, median(lx) AS med, count(*) AS n FROM p GROUP BY ALL
+                )
+                SELECT p.field, p.row_no, p.uscc, p.x, p.lx - m.med AS d,
+                       power(10, m.med) AS med
+                FROM p JOIN m USING (field, _grp)
+                WHERE m.n >= {MIN_PEERS} AND abs(p.lx - m.med) >= {IMPLAUSIBLE_DECADES}
+            )
+            """
         )
-        SELECT p.field, p.row_no, p.uscc, p.x, p.lx - m.med AS d, power(10, m.med)
-        FROM p JOIN m USING (field, _grp)
-        WHERE m.n >= {MIN_PEERS} AND abs(p.lx - m.med) >= {IMPLAUSIBLE_DECADES}
-        ORDER BY p.field, p.row_no
-        """
+    rows = store.rows(
+        "SELECT * FROM (" + " UNION ALL ".join(parts) + ") ORDER BY part, field, row_no"
     )
     flagged: list[tuple] = []
-    for fld, row_no, uscc, x, d, med in rows:
+    for part, fld, row_no, uscc, x, d, med in rows:
+        source, prof = wanted[part]
+        info = files[source]
         spec = prof.fields[fld]
         column = _header_of(info, fld)
         factor = _nearest_unit_factor(d) if abs(d) >= UNIT_MISMATCH_DECADES else None
@@ -608,17 +645,20 @@ def _plausibility(
 def _dup_issues(
     store: Store, year: int, profiles: dict[str, SourceProfile], files: dict[str, dict]
 ) -> None:
+    """Duplicate rows and keys of every department, in one statement."""
+    parts, params = [], []
     for source, prof in profiles.items():
         if source not in files:
             continue
         info = files[source]
         key_desc = " + ".join(prof.key)
-        store.execute(
+        parts.append(
             f"""
-            INSERT INTO issues
-            SELECT ?, 'validate', ?, c.file_id, ?, ?, c.row_no, fc.header, 'uscc', c.uscc,
-                   CASE WHEN c.copy_no > 1 THEN 'duplicate-row' ELSE 'duplicate-key' END,
-                   CASE WHEN c.copy_no > 1 THEN 'warning' ELSE 'error' END,
+            SELECT {len(parts)} AS part, ?::INTEGER AS year, 'validate' AS stage,
+                   ?::VARCHAR AS source, c.file_id, ?::VARCHAR AS file, ?::VARCHAR AS sheet,
+                   c.row_no, fc.header AS column_name, 'uscc' AS field, c.uscc AS value,
+                   CASE WHEN c.copy_no > 1 THEN 'duplicate-row' ELSE 'duplicate-key' END AS code,
+                   CASE WHEN c.copy_no > 1 THEN 'warning' ELSE 'error' END AS severity,
                    CASE WHEN c.copy_no > 1 AND c.name_differs
                         THEN 'same figures as row ' || c.first_row || ' but the name differs ('
                              || coalesce(c.first_name, '') || '); the copy is not used / 数据重复但名称不同'
@@ -626,14 +666,20 @@ def _dup_issues(
                         THEN 'exact copy of row ' || c.first_row || '; the copy is not used / 重复行'
                         ELSE c.n_key || ' rows share {key_desc} with different values; none is used '
                              || 'until the file is corrected / 同一主键多行且数值不一致'
-                   END,
-                   c.uscc, NULL
+                   END AS message,
+                   c.uscc, NULL::VARCHAR AS suggestion
             FROM cur_{prof.id} c
             LEFT JOIN file_cols fc ON fc.file_id = c.file_id AND fc.field = 'uscc'
             WHERE c.copy_no > 1 OR c.conflict
-            ORDER BY c.row_no
-            """,
-            [year, source, info["name"], info["sheet"]],
+            """
+        )
+        params += [year, source, info["name"], info["sheet"]]
+    if parts:
+        store.execute(
+            "INSERT INTO issues SELECT * EXCLUDE (part) FROM ("
+            + " UNION ALL ".join(parts)
+            + ") ORDER BY part, row_no",
+            params,
         )
 
 
@@ -782,26 +828,27 @@ def _build_facts(
 def _match_report(
     store: Store, year: int, profiles: dict[str, SourceProfile], files: dict[str, dict]
 ) -> None:
-    for source, _prof in profiles.items():
+    """One row per department file, every department in one statement (DuckDB scans the
+    departments' rows in parallel)."""
+    parts, params = [], []
+    for source in profiles:
         if source not in files:
             continue
         info = files[source]
         matched = "TRUE" if source == "register" else "c._matched"
-        missing = store.scalar(
-            "SELECT count(*) FROM issues WHERE year = ? AND stage = 'validate' AND source = ? "
-            "AND code = 'missing-enterprise'",
-            [year, source],
-        )
-        store.execute(
+        parts.append(
             f"""
-            INSERT INTO match_report
-            SELECT ?, ?, ?, ?, count(*), count(DISTINCT c.uscc),
-                   count(DISTINCT c.uscc) FILTER (WHERE {matched}),
+            SELECT ?::INTEGER, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, count(*),
+                   count(DISTINCT c.uscc), count(DISTINCT c.uscc) FILTER (WHERE {matched}),
                    count(*) FILTER (WHERE NOT {matched} AND c.copy_no = 1),
                    count(*) FILTER (WHERE c.copy_no > 1),
                    count(*) FILTER (WHERE c.conflict AND c.copy_no = 1),
-                   ?, (SELECT count(*) FROM quarantine q WHERE q.file_id = ?)
+                   (SELECT count(*) FROM issues WHERE year = ? AND stage = 'validate'
+                    AND source = ? AND code = 'missing-enterprise'),
+                   (SELECT count(*) FROM quarantine q WHERE q.file_id = ?)
             FROM cur_{source} c
-            """,
-            [year, source, info["file_id"], info["name"], missing, info["file_id"]],
+            """
         )
+        params += [year, source, info["file_id"], info["name"], year, source, info["file_id"]]
+    if parts:
+        store.execute("INSERT INTO match_report " + " UNION ALL ".join(parts), params)
