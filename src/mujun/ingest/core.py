@@ -124,17 +124,22 @@ class _RegisterCache:
 
     def __init__(self, store: Store, year: int) -> None:
         self.store, self.year = store, year
-        self._index: RegisterIndex | None = None
+        self._index: RegisterIndex | Future | None = None
 
     def get(self) -> RegisterIndex:
         """The index (empty when there is no register for the year)."""
+        if isinstance(self._index, Future):
+            self._index = self._index.result()
         if self._index is None:
             self._index = _register_index(self.store, self.year) or RegisterIndex({})
         return self._index
 
-    def reset(self) -> None:
-        """Forget the index (the register slot changed)."""
+    def reset(self, stored: pa.Table | None = None, helper: ThreadPoolExecutor | None = None):
+        """Forget the index (the register slot changed). With the rows just stored (see
+        :func:`_remember_register_names`), the new index is built from them in ``helper``."""
         self._index = None
+        if stored is not None and stored.num_rows and helper is not None:
+            self._index = helper.submit(RegisterIndex.from_arrow, stored)
 
 
 @dataclass
@@ -228,9 +233,13 @@ def ingest_directory(
                 progress(f"ingesting {item.path.name} as {source}")
             if source in parsing:
                 item.parsed, item.names = parsing[source].result()
-            report.files.append(_ingest_one(store, item, year, register, helper))
+            outcome = _ingest_one(store, item, year, register, helper)
+            report.files.append(outcome)
             if source == "register":
-                register.reset()
+                # Just stored (and remembered): its index is built at once, in the helper.
+                stored = outcome.status in ("ingested", "replaced") and item.names is not None
+                memo = _REGISTER_NAMES.get(store) if stored else None
+                register.reset(memo[1] if memo is not None else None, helper)
     return report
 
 
