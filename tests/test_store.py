@@ -9,16 +9,12 @@ import duckdb
 import pytest
 
 from mujun.errors import StoreBusyError, StoreError
-from mujun.ingest import ingest_directory
 from mujun.store import (
     MIGRATIONS,
     ROW_GROUP_SIZE,
     SCHEMA_VERSION,
     open_store,
-    zstd_strings,
 )
-
-from .conftest import FIXTURES
 
 
 def test_a_new_store_is_migrated_to_the_latest_schema(tmp_path):
@@ -75,24 +71,6 @@ def test_opening_a_missing_store_read_only_says_what_to_do(tmp_path):
     with pytest.raises(StoreError) as exc:
         open_store(tmp_path / "none.duckdb", read_only=True)
     assert "mujun ingest" in exc.value.hint
-
-
-def test_free_text_of_stored_source_rows_is_compressed_with_zstd(tmp_path, profiles):
-    if not zstd_strings():
-        pytest.skip("this DuckDB chooses its own string compression")
-    store = open_store(tmp_path / "z.duckdb")
-    ingest_directory(store, FIXTURES / "dept2023", 2023, profiles)
-    store.execute("CHECKPOINT")
-    used = dict(
-        store.rows(
-            "SELECT column_name, string_agg(DISTINCT compression, ',') "
-            "FROM pragma_storage_info('src_register') WHERE segment_type = 'VARCHAR' GROUP BY 1"
-        )
-    )
-    store.close()
-    # Codes and names (types uscc and text) are ZSTD; codes from a short list are not.
-    assert used["uscc"] == "ZSTD" and used["name"] == "ZSTD"
-    assert "ZSTD" not in used["county_code"]
 
 
 def test_tables_are_written_in_row_groups_of_the_store_size(tmp_path):

@@ -7,7 +7,6 @@ One writer at a time: DuckDB allows one read-write process, so a second writer g
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -782,20 +781,6 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@functools.cache
-def zstd_strings() -> bool:
-    """Whether this DuckDB stores a string column with ZSTD when asked (``VARCHAR USING
-    COMPRESSION zstd``); older versions only choose their own string compression."""
-    con = duckdb.connect(":memory:", config=dict(OFFLINE_CONFIG))
-    try:
-        con.execute("CREATE TABLE t (s VARCHAR USING COMPRESSION zstd)")
-    except duckdb.Error:
-        return False
-    finally:
-        con.close()
-    return True
 
 
 class _Instances:

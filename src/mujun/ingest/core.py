@@ -28,7 +28,7 @@ from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.reader import SUPPORTED_SUFFIXES, Grid, UnreadableFile, file_sha256, read_grids
 from mujun.ingest.suggest import RegisterIndex, core_names, normalise_names
 from mujun.ingest.units import unit_factor
-from mujun.store import Store, zstd_strings
+from mujun.store import Store
 
 # Totals and sub-totals: 合计, 合计（40户）, 全县合计, 其中：出口企业, 小计 …
 _TOTALS = r"^(全[省市县区镇]?合\s*计|总\s*计|合\s*计|小\s*计|共\s*计|总合计|其中|TOTAL)"
@@ -76,15 +76,11 @@ def source_table(profile: SourceProfile) -> str:
     return f"src_{profile.id}"
 
 
-# Credit codes, names and other free text are nearly unique per row: DuckDB's dictionary + FSST
-# analysis of such columns is the costliest part of a commit and saves little on them. With ZSTD,
-# storing a year's source tables takes about 0.2 CPU-s less for a store about 6 % larger.
-_ZSTD_TYPES = frozenset({"uscc", "text"})
-
-
 def _column_sql(name: str, field_type: str) -> str:
-    compression = " USING COMPRESSION zstd" if field_type in _ZSTD_TYPES and zstd_strings() else ""
-    return f'"{name}" {SQL_TYPES[field_type]}{compression}'
+    # DuckDB picks each column's compression (dictionary, FSST …). ZSTD for the free-text
+    # columns was cheaper to commit with one row group per file; with the store's smaller row
+    # groups DuckDB's own choice is faster to write and to scan, and smaller (docs/ingest.md).
+    return f'"{name}" {SQL_TYPES[field_type]}'
 
 
 def ensure_source_table(store: Store, profile: SourceProfile) -> None:
