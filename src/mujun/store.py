@@ -27,9 +27,9 @@ OFFLINE_CONFIG = {
 # Rows per row group of the tables written to the store. A row group is DuckDB's unit of
 # parallel work, both for scans and for compressing data at commit and checkpoint. With the
 # default (122,880 rows) a department file of a whole province (40,000–150,000 rows) is one or
-# two row groups, so its writes and scans use one core; at 32,768 they use every core, for a
-# store about 15 % larger (measured in docs/ingest.md). The size is an option of ATTACH, not of
-# the file: every connection opened here attaches the store with it.
+# two row groups, so its writes and scans use one core; at 32,768 they use every core
+# (measured in docs/ingest.md, Performance). The size is an option of ATTACH, not of the file:
+# every store opened here is attached with it.
 ROW_GROUP_SIZE = 32_768
 CATALOG = "store"
 
