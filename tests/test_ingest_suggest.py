@@ -100,3 +100,10 @@ def test_a_valid_all_digit_code_is_a_real_code_not_an_excel_number():
     assert index.suggest("913302031000000409", near_name) == []
     assert index.suggest("913302031000000000", near_name) == ["91330203MA2AL00126"]
     assert index.suggest("9.13302E+17", near_name) == ["91330203MA2AL00126"]
+
+
+def test_a_code_with_a_stray_chinese_character_is_one_typo_from_the_register_code():
+    index = RegisterIndex.build([("91330000142944445H", "浙江甲泵业有限公司")])
+    assert index.suggest("913300001429444号5H", "某公司") == ["91330000142944445H"]
+    # Swapped neighbours next to it are still found.
+    assert index.suggest("91330000142944454H", None) == ["91330000142944445H"]

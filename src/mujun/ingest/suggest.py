@@ -172,14 +172,17 @@ class RegisterIndex:
         return self._code_array
 
     def _typo_variants_many(self, codes: list[str]) -> list[list[str]]:
-        """:meth:`_typo_variants` of many 18-character ASCII codes at once: every candidate
-        (18 × 30 substitutions and 17 swaps per code) is made in NumPy and looked up in the
-        register in one Arrow call, in the order ``_typo_variants`` tries them."""
+        """Register codes one typo away from each 18-character code: a character replaced by
+        another of the code alphabet (18 × 30) or two neighbours swapped (17), tried in that
+        order. Every candidate of every code is made in NumPy and looked up in one Arrow call;
+        characters are bytes, or UCS-4 when a code holds a non-ASCII character (slower to turn
+        into Arrow text), which is then replaced like any other."""
         n, width = len(codes), 18
         if not n:
             return []
-        base = np.frombuffer("".join(codes).encode("ascii"), np.uint8).reshape(n, width)
-        alpha = np.frombuffer(ALPHABET.encode("ascii"), np.uint8)
+        kind, char = ("S", np.uint8) if all(c.isascii() for c in codes) else ("U", np.uint32)
+        base = np.array(codes, dtype=f"{kind}{width}").view(char).reshape(n, width)
+        alpha = np.array(list(ALPHABET), dtype=f"{kind}1").view(char)
         subs = np.repeat(base[:, None, None, :], width, axis=1).repeat(len(alpha), axis=2)
         for i in range(width):
             subs[:, i, :, i] = alpha
@@ -192,26 +195,13 @@ class RegisterIndex:
         cands = np.concatenate([subs, swaps], axis=1)
         keep = np.concatenate([keep_subs, keep_swaps], axis=1)
         rows = np.broadcast_to(np.arange(n)[:, None], keep.shape)[keep]
-        flat = np.ascontiguousarray(cands[keep]).view(f"S{width}").ravel()
-        text = pa.array(flat, pa.binary(width)).cast(pa.string())
+        flat = np.ascontiguousarray(cands[keep]).view(f"{kind}{width}").ravel()
+        text = pa.array(flat) if kind == "U" else pa.array(flat, pa.binary(width))
+        text = text.cast(pa.string())
         hit = pc.is_in(text, value_set=self._codes_arrow()).to_numpy(zero_copy_only=False)
         out: list[list[str]] = [[] for _ in range(n)]
         for row, code in zip(rows[hit], pc.filter(text, pa.array(hit)).to_pylist(), strict=True):
             out[row].append(code)
-        return out
-
-    def _typo_variants(self, c: str) -> list[str]:
-        out = []
-        for i in range(len(c)):
-            for ch in ALPHABET:
-                if ch != c[i]:
-                    cand = c[:i] + ch + c[i + 1 :]
-                    if cand in self.codes:
-                        out.append(cand)
-        for i in range(len(c) - 1):  # two neighbouring characters swapped
-            cand = c[:i] + c[i + 1] + c[i] + c[i + 2 :]
-            if cand != c and cand in self.codes:
-                out.append(cand)
         return out
 
     def _near_names(self, name: str, prefix: str, cutoff: float, limit: int) -> list[str]:
@@ -245,9 +235,7 @@ class RegisterIndex:
         invalid = validate_uscc_arrow(pa.array(cleaned, pa.string())) != 0
         # Only an invalid code can be one typo away from a register code: changing one
         # character of a valid code always breaks its check character.
-        typo_rows = [
-            i for i, c in enumerate(cleaned) if len(c) == 18 and invalid[i] and c.isascii()
-        ]
+        typo_rows = [i for i, c in enumerate(cleaned) if len(c) == 18 and invalid[i]]
         typos = dict(
             zip(typo_rows, self._typo_variants_many([cleaned[i] for i in typo_rows]), strict=True)
         )
@@ -257,8 +245,8 @@ class RegisterIndex:
             if norm and norm in by_norm:
                 found.append(reg_codes[by_norm[norm]])
             c = cleaned[i]
-            if not found and len(c) == 18 and invalid[i]:
-                found.extend(typos[i] if i in typos else self._typo_variants(c))
+            if not found and i in typos:
+                found.extend(typos[i])
             if not found and norm and q_core[i] in by_core:
                 found.append(reg_codes[by_core[q_core[i]]])
             # Excel's number for a code keeps 15 significant digits, so what it leaves fails
