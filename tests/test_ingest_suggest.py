@@ -13,6 +13,13 @@ from mujun.ingest.suggest import (
     normalise_name,
     normalise_names,
 )
+from mujun.reference.uscc import (
+    ALPHABET,
+    VALID,
+    make_uscc,
+    uscc_check_char,
+    validate_uscc_many,
+)
 
 NAMES = [
     "温岭市甲泵业有限公司",
@@ -107,3 +114,66 @@ def test_a_code_with_a_stray_chinese_character_is_one_typo_from_the_register_cod
     assert index.suggest("913300001429444号5H", "某公司") == ["91330000142944445H"]
     # Swapped neighbours next to it are still found.
     assert index.suggest("91330000142944454H", None) == ["91330000142944445H"]
+
+
+def _typos_by_brute_force(register: set[str], code: str) -> list[str]:
+    """Every substitution by an alphabet character, then every swap of unequal neighbours,
+    kept when in the register: the definition the fast search must agree with."""
+    subs = [code[:i] + ch + code[i + 1 :] for i in range(18) for ch in ALPHABET if ch != code[i]]
+    swaps = [
+        code[:i] + code[i + 1] + code[i] + code[i + 2 :]
+        for i in range(17)
+        if code[i] != code[i + 1]
+    ]
+    return [v for v in subs + swaps if v in register]
+
+
+_CODE_CHARS = st.sampled_from(ALPHABET + "IOSVZ号 ")
+
+
+@st.composite
+def _register_and_queries(draw):
+    firsts = draw(st.lists(st.text(ALPHABET, min_size=17, max_size=17), min_size=1, max_size=8))
+    register = [f + uscc_check_char(f) for f in firsts]
+    # Codes that fail the check (or hold characters outside the alphabet) can be in a register
+    # read from anywhere; they are matched too.
+    register += draw(st.lists(st.text(_CODE_CHARS, min_size=18, max_size=18), max_size=3))
+    queries = []
+    for base in draw(st.lists(st.sampled_from(register), min_size=1, max_size=6)):
+        code = list(base)
+        for _ in range(draw(st.integers(0, 2))):
+            if draw(st.booleans()):
+                code[draw(st.integers(0, 17))] = draw(_CODE_CHARS)
+            else:
+                i = draw(st.integers(0, 16))
+                code[i], code[i + 1] = code[i + 1], code[i]
+        queries.append("".join(code))
+    return register, queries
+
+
+@settings(max_examples=200, deadline=None)
+@given(_register_and_queries())
+def test_typo_search_finds_exactly_the_register_codes_one_typo_away(case):
+    """The search solves the check character for the one character per position that can
+    make a valid code instead of trying all 557 variants; it must find the same codes in the
+    same order, including register codes that fail the check."""
+    register, queries = case
+    index = RegisterIndex.build([(c, f"firm {k}") for k, c in enumerate(register)])
+    expected = [_typos_by_brute_force(set(register), q) for q in queries]
+    assert index._typo_variants_many(queries) == expected
+
+
+def test_typo_search_on_a_large_register_and_the_names_it_describes():
+    # Valid in both checks, so only the check-character search can find them.
+    register = [make_uscc("91", "330100", f"{k:08d}") for k in range(20_000)]
+    assert (validate_uscc_many(register) == VALID).all()
+    index = RegisterIndex.build([(c, f"企业{k}") for k, c in enumerate(register)])
+    typo = register[1234][:10] + ("9" if register[1234][10] != "9" else "8") + register[1234][11:]
+    swap = register[777][:3] + register[777][4] + register[777][3] + register[777][5:]
+    # The check character swapped with the one before it.
+    r = next(c for c in register[100:] if c[16] != c[17])
+    last = r[:16] + r[17] + r[16]
+    found = index._typo_variants_many([typo, swap, last])
+    assert register[1234] in found[0] and register[777] in found[1] and r in found[2]
+    assert found == [_typos_by_brute_force(set(register), q) for q in (typo, swap, last)]
+    assert index.describe([register[1234]]) == f"{register[1234]}（企业1234）"

@@ -127,7 +127,7 @@ class _RegisterCache:
         if isinstance(self._index, Future):
             self._index = self._index.result()
         if self._index is None:
-            self._index = _register_index(self.store, self.year) or RegisterIndex({})
+            self._index = _register_index(self.store, self.year) or RegisterIndex.empty()
         return self._index
 
     def reset(self, stored: pa.Table | None = None, helper: ThreadPoolExecutor | None = None):

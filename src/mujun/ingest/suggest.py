@@ -5,13 +5,12 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mujun.reference.uscc import ALPHABET, validate_uscc_arrow
+from mujun.reference.uscc import ALPHABET, USCC_WEIGHTS, VALID, validate_uscc_arrow
 
 _NAME_NOISE = re.compile(r"[\s()（）·.,，、]")
 _NUMERIC = re.compile(r"^[\d.]+(E\+?\d+)?$")
@@ -19,6 +18,13 @@ MAX_POOL = 3000
 # Near-name search (difflib) is slow; in one call of ``suggest_many`` (one kind of problem in one
 # file) only this many rows get it, the others exact-name and typo suggestions only.
 NEAR_NAME_BUDGET = 50
+# Code characters as check values (-1: not in the alphabet; code points >= 128 are read as 127),
+# the weights of positions 1-17 and their inverses modulo 31, for the typo search.
+_LUT = np.full(128, -1, dtype=np.int64)
+_LUT[[ord(ch) for ch in ALPHABET]] = np.arange(len(ALPHABET))
+_ALPHA_POINTS = np.array([ord(ch) for ch in ALPHABET], dtype=np.int64)
+_W = np.array(USCC_WEIGHTS, dtype=np.int64)
+_W_INV = np.array([pow(w, -1, 31) for w in USCC_WEIGHTS], dtype=np.int64)
 _CORE_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团公司|集团|公司|厂)$")
 _CORE_PREFIX = re.compile(r"^(浙江省|浙江)?([\u4e00-\u9fff]{2,3}?[市县区]){0,2}")
 
@@ -91,49 +97,80 @@ def core_names(normalised: pa.Array) -> pa.Array:
     return pc.if_else(pc.greater_equal(pc.utf8_length(core), 2), core, normalised)
 
 
-@dataclass
 class RegisterIndex:
     """Register firms of one year, indexed for code and name look-ups.
 
-    Names are matched in bulk with Arrow (normalised and core names of the whole register are
-    computed once, on the first look-up that needs them); Python only loops over the problem
-    rows themselves.
+    The firms stay in Arrow arrays (code, name and, computed once on the first look-up that
+    needs them, the normalised and core names): names are matched in bulk with Arrow, and
+    Python only loops over the problem rows themselves. A code-to-row dictionary is built only
+    when a mistyped code is looked up.
     """
 
-    codes: dict[str, str]  # uscc -> name
-    _arrays: tuple[list[str], pa.Array, pa.Array] | None = None
-    _pools: dict[str, dict[str, str]] = field(default_factory=dict)
-    _code_array: pa.Array | None = None
+    def __init__(
+        self,
+        uscc: pa.Array,
+        names: pa.Array,
+        norm: pa.Array | None = None,
+        core: pa.Array | None = None,
+    ) -> None:
+        self._uscc = _combined(uscc).cast(pa.string())
+        self._names = pc.fill_null(_combined(names).cast(pa.string()), "")
+        self._norm = None if norm is None else _combined(norm)
+        self._core = None if core is None else _combined(core)
+        self._row: dict[str, int] | None = None  # code -> first row, built on first need
+        self._known: dict[str, int] = {}  # rows of the codes suggested so far
+        self._pools: dict[str, dict[str, str]] = {}
+        self._odd: tuple[np.ndarray, list[str]] | None = None
 
     @classmethod
     def build(cls, pairs: list[tuple[str, str | None]]) -> RegisterIndex:
         """Index (uscc, name) pairs."""
-        return cls({code: name or "" for code, name in pairs})
+        return cls(
+            pa.array([c for c, _ in pairs], pa.string()),
+            pa.array([n for _, n in pairs], pa.string()),
+        )
+
+    @classmethod
+    def empty(cls) -> RegisterIndex:
+        """An index without firms (no register for the year)."""
+        return cls.build([])
 
     @classmethod
     def from_arrow(cls, names: pa.Table) -> RegisterIndex:
         """Index an Arrow table with ``uscc`` and ``name`` columns and, optionally, their
         :func:`normalise_names` and :func:`core_names` as ``norm`` and ``core`` (computed once
         and reused by every index over the same register rows)."""
-        codes = names.column("uscc").to_pylist()
-        index = cls(
-            dict(zip(codes, (n or "" for n in names.column("name").to_pylist()), strict=True))
+        cols = names.column_names
+        return cls(
+            names.column("uscc"),
+            names.column("name"),
+            names.column("norm") if "norm" in cols else None,
+            names.column("core") if "core" in cols else None,
         )
-        # With a repeated code the dictionary keeps one name per code, so the arrays no longer
-        # line up with it and are computed afresh.
-        if "norm" in names.column_names and len(index.codes) == len(codes):
-            index._arrays = (
-                codes,
-                names.column("norm").combine_chunks(),
-                names.column("core").combine_chunks(),
-            )
-        return index
 
-    def _name_arrays(self) -> tuple[list[str], pa.Array, pa.Array]:
-        if self._arrays is None:
-            normalised = normalise_names(pa.array(list(self.codes.values()), pa.string()))
-            self._arrays = (list(self.codes), normalised, core_names(normalised))
-        return self._arrays
+    def __len__(self) -> int:
+        return len(self._uscc)
+
+    def _name_arrays(self) -> tuple[pa.Array, pa.Array]:
+        if self._norm is None or self._core is None:
+            self._norm = normalise_names(self._names)
+            self._core = core_names(self._norm)
+        return self._norm, self._core
+
+    def _rows(self) -> dict[str, int]:
+        """Code -> its first row in the register."""
+        if self._row is None:
+            codes = self._uscc.to_pylist()
+            # Reversed, so that a repeated code keeps its first row.
+            self._row = dict(zip(reversed(codes), range(len(codes) - 1, -1, -1), strict=True))
+        return self._row
+
+    def _code_at(self, rows: list[int]) -> list[str]:
+        """The codes at register ``rows`` (remembered for :meth:`describe`)."""
+        codes = self._uscc.take(pa.array(rows, pa.int64())).to_pylist() if rows else []
+        for code, row in zip(codes, rows, strict=True):
+            self._known.setdefault(code, row)
+        return codes
 
     def _first_match(self, register: pa.Array, wanted: pa.Array) -> dict[str, int]:
         """Position of the first register entry equal to each non-empty ``wanted`` string that
@@ -158,55 +195,118 @@ class RegisterIndex:
         else:
             return {}
         if key not in self._pools:
-            codes, _, _ = self._name_arrays()
-            hits = pc.starts_with(self._codes_arrow(), key)
+            hits = pc.fill_null(pc.starts_with(self._uscc, key), False)
+            rows = np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist()
             pool: dict[str, str] = {}
-            for i in np.flatnonzero(pc.fill_null(hits, False).to_numpy(zero_copy_only=False)):
-                pool[self.codes[codes[i]]] = codes[i]
+            if len(rows) <= MAX_POOL:  # a larger pool is too many names to compare with
+                names = self._names.take(pa.array(rows, pa.int64())).to_pylist()
+                pool = dict(zip(names, self._code_at(rows), strict=True))
             self._pools[key] = pool
         return self._pools[key]
 
-    def _codes_arrow(self) -> pa.Array:
-        if self._code_array is None:
-            self._code_array = pa.array(self._name_arrays()[0], pa.string())
-        return self._code_array
-
     def _typo_variants_many(self, codes: list[str]) -> list[list[str]]:
         """Register codes one typo away from each 18-character code: a character replaced by
-        another of the code alphabet (18 × 30) or two neighbours swapped (17), tried in that
-        order. Every candidate of every code is made in NumPy and looked up in one Arrow call;
-        characters are bytes, or UCS-4 when a code holds a non-ASCII character (slower to turn
-        into Arrow text), which is then replaced like any other."""
-        n, width = len(codes), 18
+        another of the code alphabet or two neighbours swapped, substitutions first (by
+        position, then alphabet order), then swaps (by position).
+
+        A register code that passes the check character is found without trying the 557
+        variants of a code: at each position exactly one character of the alphabet makes the
+        check character right (31 is prime and every weight invertible), so each code has at
+        most 18 substitutions and 17 swaps that pass it, and only those are looked up. Register
+        codes that fail the check (a register read elsewhere may hold some) are compared with
+        the codes directly.
+        """
+        n = len(codes)
         if not n:
             return []
-        kind, char = ("S", np.uint8) if all(c.isascii() for c in codes) else ("U", np.uint32)
-        base = np.array(codes, dtype=f"{kind}{width}").view(char).reshape(n, width)
-        alpha = np.array(list(ALPHABET), dtype=f"{kind}1").view(char)
-        subs = np.repeat(base[:, None, None, :], width, axis=1).repeat(len(alpha), axis=2)
-        for i in range(width):
-            subs[:, i, :, i] = alpha
-        subs = subs.reshape(n, width * len(alpha), width)
-        keep_subs = (base[:, :, None] != alpha[None, None, :]).reshape(n, -1)
-        swaps = np.repeat(base[:, None, :], width - 1, axis=1)
-        for i in range(width - 1):
-            swaps[:, i, i], swaps[:, i, i + 1] = base[:, i + 1], base[:, i]
-        keep_swaps = base[:, :-1] != base[:, 1:]
-        cands = np.concatenate([subs, swaps], axis=1)
-        keep = np.concatenate([keep_subs, keep_swaps], axis=1)
-        rows = np.broadcast_to(np.arange(n)[:, None], keep.shape)[keep]
-        flat = np.ascontiguousarray(cands[keep]).view(f"{kind}{width}").ravel()
-        text = pa.array(flat) if kind == "U" else pa.array(flat, pa.binary(width))
-        text = text.cast(pa.string())
-        hit = pc.is_in(text, value_set=self._codes_arrow()).to_numpy(zero_copy_only=False)
+        points = np.array(codes, dtype="U18").view(np.uint32).reshape(n, 18).astype(np.int64)
+        values = _LUT[np.minimum(points, 127)].astype(np.int64)
+        legal = values >= 0
+        v = np.where(legal, values, 0)
+        n_bad = (~legal).sum(axis=1)
+        total = (v[:, :17] * _W).sum(axis=1)
+        hits: list[tuple[int, int, int, int, str]] = []  # row, kind, position, char, code
+        # Substitutions at positions 0-16: w_i * x = -(sum of the others + check value).
+        x = (-(total[:, None] - _W * v[:, :17] + v[:, 17:]) * _W_INV) % 31
+        ok = (n_bad[:, None] - ~legal[:, :17] == 0) & ~(legal[:, :17] & (x == v[:, :17]))
+        # ... and at the check position: the check character of the first 17.
+        x17 = (-total) % 31
+        ok17 = (n_bad - ~legal[:, 17] == 0) & ~(legal[:, 17] & (x17 == v[:, 17]))
+        x = np.concatenate([x, x17[:, None]], axis=1)
+        ok = np.concatenate([ok, ok17[:, None]], axis=1)
+        rows, pos = np.nonzero(ok)
+        chars = x[rows, pos]
+        cands = points[rows].copy()
+        cands[np.arange(rows.size), pos] = _ALPHA_POINTS[chars]
+        # Swaps of neighbours (all characters legal, the two different).
+        i = np.arange(16)
+        swapped = total[:, None] + (_W[i] - _W[i + 1]) * (v[:, i + 1] - v[:, i])
+        swap_ok = (swapped + v[:, 17:]) % 31 == 0
+        last = (total - _W[16] * v[:, 16] + _W[16] * v[:, 17] + v[:, 16]) % 31 == 0
+        swap_ok = np.concatenate([swap_ok, last[:, None]], axis=1)
+        swap_ok &= (n_bad == 0)[:, None] & (points[:, :17] != points[:, 1:])
+        s_rows, s_pos = np.nonzero(swap_ok)
+        s_cands = points[s_rows].copy()
+        at = np.arange(s_rows.size)
+        s_cands[at, s_pos], s_cands[at, s_pos + 1] = (
+            points[s_rows, s_pos + 1],
+            points[s_rows, s_pos],
+        )
+        found = self._rows()
+        for kind, rr, pp, cc, arr in (
+            (0, rows, pos, chars, cands),
+            (1, s_rows, s_pos, np.zeros_like(s_pos), s_cands),
+        ):
+            texts = arr.astype(np.uint32).view("U18").ravel().tolist() if arr.size else []
+            for r, p_, c, text in zip(rr.tolist(), pp.tolist(), cc.tolist(), texts, strict=True):
+                if text in found:
+                    hits.append((r, kind, p_, c, text))
+        hits.extend(self._odd_typos(points))
         out: list[list[str]] = [[] for _ in range(n)]
-        for row, code in zip(rows[hit], pc.filter(text, pa.array(hit)).to_pylist(), strict=True):
-            out[row].append(code)
+        for r, _kind, _pos, _char, code in sorted(hits):
+            if code not in out[r]:  # a code failing only the other check is found both ways
+                out[r].append(code)
+            self._known.setdefault(code, found[code])
         return out
+
+    def _odd_typos(self, points: np.ndarray) -> list[tuple[int, int, int, int, str]]:
+        """Typo hits among register codes of 18 characters that fail the check character,
+        by comparing every asked code with every such code (there are few or none)."""
+        if self._odd is None:
+            status = validate_uscc_arrow(self._uscc)
+            length = pc.fill_null(pc.utf8_length(self._uscc), 0).to_numpy(zero_copy_only=False)
+            odd = np.flatnonzero((length == 18) & (status != VALID))
+            texts = self._uscc.take(pa.array(odd, pa.int64())).to_pylist()
+            arr = np.array(texts, dtype="U18").view(np.uint32).reshape(len(texts), 18)
+            self._odd = (arr.astype(np.int64), texts)
+        odd, texts = self._odd
+        hits: list[tuple[int, int, int, int, str]] = []
+        if not texts:
+            return hits
+        step = max(1, 4_000_000 // (18 * len(texts)))
+        for lo in range(0, len(points), step):
+            diff = points[lo : lo + step, None, :] != odd[None, :, :]
+            n_diff = diff.sum(axis=2)
+            for r, k in zip(*np.nonzero(n_diff == 1), strict=True):
+                p_ = int(np.argmax(diff[r, k]))
+                c = int(_LUT[min(int(odd[k, p_]), 127)])
+                if c >= 0:  # a substitution is by a character of the alphabet
+                    hits.append((lo + int(r), 0, p_, c, texts[k]))
+            for r, k in zip(*np.nonzero(n_diff == 2), strict=True):
+                p_ = int(np.argmax(diff[r, k]))
+                a = points[lo + r]
+                if (
+                    p_ < 17
+                    and diff[r, k, p_ + 1]
+                    and a[p_] == odd[k, p_ + 1]
+                    and a[p_ + 1] == odd[k, p_]
+                ):
+                    hits.append((lo + int(r), 1, p_, 0, texts[k]))
+        return hits
 
     def _near_names(self, name: str, prefix: str, cutoff: float, limit: int) -> list[str]:
         pool = self._pool(prefix)
-        if not pool or len(pool) > MAX_POOL:
+        if not pool:
             return []
         close = difflib.get_close_matches(name, list(pool), n=limit, cutoff=cutoff)
         return [pool[n] for n in close]
@@ -225,11 +325,13 @@ class RegisterIndex:
         of the call: an index shared by the files of a delivery gives each file its own)."""
         if not codes:
             return []
-        reg_codes, reg_norm, reg_core = self._name_arrays()
+        reg_norm, reg_core = self._name_arrays()
         q_norm = normalise_names(pa.array(names, pa.string()))
         q_core_arr = core_names(q_norm)
         by_norm = self._first_match(reg_norm, q_norm)
         by_core = self._first_match(reg_core, q_core_arr)
+        rows = sorted(set(by_norm.values()) | set(by_core.values()))
+        code_at = dict(zip(rows, self._code_at(rows), strict=True))
         q_core = q_core_arr.to_pylist()
         cleaned = [unicodedata.normalize("NFKC", code or "").strip().upper() for code in codes]
         invalid = validate_uscc_arrow(pa.array(cleaned, pa.string())) != 0
@@ -243,12 +345,12 @@ class RegisterIndex:
         for i, norm in enumerate(q_norm.to_pylist()):
             found: list[str] = []
             if norm and norm in by_norm:
-                found.append(reg_codes[by_norm[norm]])
+                found.append(code_at[by_norm[norm]])
             c = cleaned[i]
             if not found and i in typos:
                 found.extend(typos[i])
             if not found and norm and q_core[i] in by_core:
-                found.append(reg_codes[by_core[q_core[i]]])
+                found.append(code_at[by_core[q_core[i]]])
             # Excel's number for a code keeps 15 significant digits, so what it leaves fails
             # the check; a valid all-digit code is a real code, not a mangled one.
             name = names[i]
@@ -270,4 +372,10 @@ class RegisterIndex:
         """``91330…X（某某有限公司）; …`` for a message, or None."""
         if not codes:
             return None
-        return "; ".join(f"{c}（{self.codes.get(c, '')}）" for c in codes)
+        rows = [self._known.get(c, self._rows().get(c)) for c in codes]
+        names = [self._names[r].as_py() if r is not None else "" for r in rows]
+        return "; ".join(f"{c}（{n}）" for c, n in zip(codes, names, strict=True))
+
+
+def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
