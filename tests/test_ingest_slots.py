@@ -113,12 +113,22 @@ def test_a_file_named_for_another_year_gets_a_warning(store, profiles, delivery)
 def test_two_registers_are_both_rejected_and_the_other_files_still_stored(
     store, profiles, delivery
 ):
-    # The register is parsed as soon as it is read; a second register discards that work.
+    # The register is parsed as soon as it is read; a second register discards that work, and
+    # nothing of either is stored.
     shutil.copy(delivery / "市场监管局_企业名录_2023.xlsx", delivery / "企业名录_补充_2023.xlsx")
     report = ingest_directory(store, delivery, 2023, profiles)
     register = [(f.status, f.message) for f in report.files if f.source == "register"]
     assert register == [("rejected", "ambiguous-slot")] * 2
     assert store.scalar("SELECT count(*) FROM src_register") == 0
+    assert store.rows(
+        "SELECT status, count(*) FROM files WHERE source = 'register' GROUP BY ALL"
+    ) == [("rejected", 2)]
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM issues WHERE source = 'register' AND code <> 'ambiguous-slot'"
+        )
+        == 0
+    )
     assert {f.status for f in report.files if f.source in ("tax", "power")} == {"ingested"}
     # Without a register there is nothing to suggest for a mistyped code.
     assert store.scalar("SELECT count(*) FROM issues WHERE suggestion IS NOT NULL") == 0
