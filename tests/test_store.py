@@ -98,3 +98,35 @@ def test_a_store_open_twice_in_one_process_shares_the_file_until_both_close(tmp_
     assert subprocess.run(probe, capture_output=True).returncode == 0
     with open_store(path, read_only=True) as s:
         assert s.scalar("SELECT answer FROM shared") == 42
+
+
+def test_identifiers_and_names_are_stored_plain_and_codes_compressed(small_province):
+    """Credit codes, names and parcel/meter numbers hardly repeat: DuckDB's dictionary + FSST
+    compression costs more to write and scan than it saves on them, so they are stored plain;
+    columns of a few values keep DuckDB's choice (docs/ingest.md, Performance)."""
+    _, db = small_province
+    with open_store(db, read_only=True) as s:
+
+        def compression(table: str, column: str) -> set[str]:
+            return {
+                r[0]
+                for r in s.rows(
+                    f"SELECT DISTINCT compression FROM pragma_storage_info('{table}') "
+                    "WHERE column_name = ? AND segment_type = 'VARCHAR'",
+                    [column],
+                )
+            }
+
+        for table, column in [
+            ("src_register", "uscc"),
+            ("src_register", "name"),
+            ("src_power", "meter_id"),
+            ("src_land", "parcel_id"),
+            ("enterprises", "uscc"),
+            ("enterprises", "name"),
+            ("facts", "uscc"),
+            ("land", "parcel_id"),
+        ]:
+            assert compression(table, column) == {"Uncompressed"}, (table, column)
+        for table, column in [("src_register", "county_code"), ("enterprises", "town")]:
+            assert "Uncompressed" not in compression(table, column), (table, column)

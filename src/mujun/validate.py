@@ -21,7 +21,7 @@ from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.suggest import RegisterIndex
 from mujun.reference.divisions import city_of, division_status
 from mujun.reference.industries import industry_division, traditional_industry_of
-from mujun.store import Store
+from mujun.store import PLAIN_STRINGS, Store
 
 # Plausibility against peers, in decades (log10): see docs/ingest.md.
 IMPLAUSIBLE_DECADES = 1.6
@@ -36,6 +36,8 @@ UNIT_FACTORS = {
 
 # Tables rebuilt per year by validation, in the order they are written.
 DERIVED = ("enterprises", "facts", "land", "events")
+# Near-unique strings of the derived tables, stored uncompressed (see mujun.store.PLAIN_STRINGS).
+_PLAIN = frozenset({"uscc", "name", "parcel_id"})
 
 
 @dataclass
@@ -77,17 +79,23 @@ def _replace_year(store: Store, table: str, year: int, source: str | None = None
     """Write temp table or view ``source`` (default ``t_<table>``) into ``table`` for ``year``
     (creating the table or adding columns)."""
     source = source or f"t_{table}"
-    if not store.table_exists(table):
-        store.execute(f"CREATE TABLE {table} AS SELECT * FROM {source}")
-        return
-    have = set(store.table_columns(table))
     types = store.rows(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = 'temp' AND table_name = ? ORDER BY ordinal_position",
         [source],
     )
-    for name, dtype in types:
+    columns = [
+        f'"{name}" {dtype}{PLAIN_STRINGS if name in _PLAIN and dtype == "VARCHAR" else ""}'
+        for name, dtype in types
+    ]
+    if not store.table_exists(table):
+        store.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+        store.execute(f"INSERT INTO {table} SELECT * FROM {source}")
+        return
+    have = set(store.table_columns(table))
+    for (name, _), column in zip(types, columns, strict=True):
         if name not in have:
-            store.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {dtype}')
+            store.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
     store.execute(f"DELETE FROM {table} WHERE year = ?", [year])
     store.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
 

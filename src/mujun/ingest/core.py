@@ -28,7 +28,7 @@ from mujun.ingest.profiles import SourceProfile
 from mujun.ingest.reader import SUPPORTED_SUFFIXES, Grid, UnreadableFile, file_sha256, read_grids
 from mujun.ingest.suggest import RegisterIndex, core_names, normalise_names
 from mujun.ingest.units import unit_factor
-from mujun.store import Store
+from mujun.store import PLAIN_STRINGS, Store
 
 # Totals and sub-totals: 合计, 合计（40户）, 全县合计, 其中：出口企业, 小计 …
 _TOTALS = r"^(全[省市县区镇]?合\s*计|总\s*计|合\s*计|小\s*计|共\s*计|总合计|其中|TOTAL)"
@@ -76,17 +76,20 @@ def source_table(profile: SourceProfile) -> str:
     return f"src_{profile.id}"
 
 
-def _column_sql(name: str, field_type: str) -> str:
-    # DuckDB picks each column's compression (dictionary, FSST …). ZSTD for the free-text
-    # columns was cheaper to commit with one row group per file; with the store's smaller row
-    # groups DuckDB's own choice is faster to write and to scan, and smaller (docs/ingest.md).
-    return f'"{name}" {SQL_TYPES[field_type]}'
+def _column_sql(profile: SourceProfile, name: str) -> str:
+    """Column definition; identifiers and names are stored uncompressed (see
+    :data:`mujun.store.PLAIN_STRINGS`)."""
+    spec = profile.fields[name]
+    ident = spec.type in ("uscc", "text") and (
+        name == "name" or name in profile.key or name == profile.account
+    )
+    return f'"{name}" {SQL_TYPES[spec.type]}{PLAIN_STRINGS if ident else ""}'
 
 
 def ensure_source_table(store: Store, profile: SourceProfile) -> None:
     """Create the source table, or add columns a profile gained since it was created."""
     table = source_table(profile)
-    cols = [_column_sql(n, s.type) for n, s in profile.fields.items()]
+    cols = [_column_sql(profile, n) for n in profile.fields]
     if not store.table_exists(table):
         store.execute(
             f'CREATE TABLE "{table}" (file_id INTEGER NOT NULL, row_no INTEGER NOT NULL, '
@@ -95,9 +98,9 @@ def ensure_source_table(store: Store, profile: SourceProfile) -> None:
         )
         return
     have = set(store.table_columns(table))
-    for n, s in profile.fields.items():
+    for n in profile.fields:
         if n not in have:
-            store.execute(f'ALTER TABLE "{table}" ADD COLUMN "{n}" {SQL_TYPES[s.type]}')
+            store.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(profile, n)}')
 
 
 def identify(path: Path, grid: Grid, profiles: dict[str, SourceProfile]):
