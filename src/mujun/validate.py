@@ -131,7 +131,7 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
             store.insert_arrow("issues", pa.Table.from_pylist(issues))
         _build_facts(store, year, profiles, files)
         for table in DERIVED:
-            if table != "enterprises":  # written first, by _build_enterprises
+            if table not in ("enterprises", "land"):  # written first, by the builders
                 _replace_year(store, table, year)
         _match_report(store, year, profiles, files)
     return summarise(store, year)
@@ -743,9 +743,11 @@ def _build_facts(
             selects.append(f"coalesce(agg_{source}.n_rows, 0) AS n_{source}_rows")
     # Land: parcels per firm, area in 亩 (unit-mismatch cells nulled), own vs leased.
     if "land" in files:
+        # Written to ``land`` at once and aggregated from there (as ``enterprises``): the
+        # rows are written once, and a stored table is scanned on both cores.
         store.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE t_land AS
+            f"""
+            CREATE OR REPLACE TEMP VIEW new_land AS
             WITH c AS (
                 SELECT * FROM cur_land
                 WHERE copy_no = 1 AND uscc IN (SELECT uscc FROM t_enterprises)
@@ -753,7 +755,7 @@ def _build_facts(
                 -- Parcels held by more than one firm (a grouping, cheaper than a window).
                 SELECT parcel_id FROM c GROUP BY parcel_id HAVING count(*) > 1
             )
-            SELECT ?::INTEGER AS year, c.uscc, c.parcel_id,
+            SELECT {int(year)}::INTEGER AS year, c.uscc, c.parcel_id,
                    CASE WHEN fl.row_no IS NULL THEN c.area END AS area_mu,
                    c.tenure, c.lessor_uscc, c.lessor_name, c.floor_area, c.supply_date,
                    p.parcel_id IS NOT NULL OR (c.parcel_id IS NULL AND EXISTS (
@@ -764,8 +766,11 @@ def _build_facts(
             LEFT JOIN flagged fl ON fl.source = 'land' AND fl.file_id = c.file_id
                  AND fl.row_no = c.row_no AND fl.field = 'area'
             ORDER BY c.uscc, c.parcel_id
-            """,
-            [year],
+            """
+        )
+        _replace_year(store, "land", year, "new_land")
+        store.execute(
+            f"CREATE OR REPLACE TEMP VIEW t_land AS SELECT * FROM land WHERE year = {int(year)}"
         )
         store.execute(
             """
@@ -789,14 +794,14 @@ def _build_facts(
         ]
     else:
         store.execute(
-            "CREATE OR REPLACE TEMP TABLE t_land AS SELECT ?::INTEGER AS year, "
+            f"CREATE OR REPLACE TEMP VIEW new_land AS SELECT {int(year)}::INTEGER AS year, "
             "NULL::VARCHAR AS uscc, NULL::VARCHAR AS parcel_id, NULL::DOUBLE AS area_mu, "
             "NULL::VARCHAR AS tenure, NULL::VARCHAR AS lessor_uscc, NULL::VARCHAR AS lessor_name, "
             "NULL::DOUBLE AS floor_area, NULL::DATE AS supply_date, NULL::BOOLEAN AS "
             "shared_parcel, NULL::BOOLEAN AS conflict, NULL::INTEGER AS file_id, "
-            "NULL::INTEGER AS row_no LIMIT 0",
-            [year],
+            "NULL::INTEGER AS row_no LIMIT 0"
         )
+        _replace_year(store, "land", year, "new_land")
         selects += [
             "NULL::DOUBLE AS land_own_mu",
             "NULL::DOUBLE AS land_leased_mu",
