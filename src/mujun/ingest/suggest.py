@@ -372,7 +372,7 @@ class RegisterIndex:
         """``91330…X（某某有限公司）; …`` for a message, or None."""
         if not codes:
             return None
-        rows = [self._known.get(c, self._rows().get(c)) for c in codes]
+        rows = [self._known[c] if c in self._known else self._rows().get(c) for c in codes]
         names = [self._names[r].as_py() if r is not None else "" for r in rows]
         return "; ".join(f"{c}（{n}）" for c, n in zip(codes, names, strict=True))
 
