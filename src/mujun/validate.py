@@ -769,6 +769,8 @@ def _build_facts(
             """
         )
         _replace_year(store, "land", year, "new_land")
+        # A view over the rows just written: ``land`` must never be rewritten from ``t_land``
+        # (the default source of _replace_year), which is why validate_year's loop skips it.
         store.execute(
             f"CREATE OR REPLACE TEMP VIEW t_land AS SELECT * FROM land WHERE year = {int(year)}"
         )
