@@ -10,7 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mujun.reference.uscc import ALPHABET, USCC_WEIGHTS, VALID, validate_uscc_arrow
+from mujun.reference.uscc import (
+    ALPHABET,
+    CHAR_VALUES,
+    USCC_WEIGHTS,
+    VALID,
+    validate_uscc_arrow,
+)
 
 _NAME_NOISE = re.compile(r"[\s()（）·.,，、]")
 _NUMERIC = re.compile(r"^[\d.]+(E\+?\d+)?$")
@@ -18,10 +24,8 @@ MAX_POOL = 3000
 # Near-name search (difflib) is slow; in one call of ``suggest_many`` (one kind of problem in one
 # file) only this many rows get it, the others exact-name and typo suggestions only.
 NEAR_NAME_BUDGET = 50
-# Code characters as check values (-1: not in the alphabet; code points >= 128 are read as 127),
-# the weights of positions 1-17 and their inverses modulo 31, for the typo search.
-_LUT = np.full(128, -1, dtype=np.int64)
-_LUT[[ord(ch) for ch in ALPHABET]] = np.arange(len(ALPHABET))
+# For the typo search: the alphabet's code points and the weights of positions 1-17 with their
+# inverses modulo 31 (check values of characters: mujun.reference.uscc.CHAR_VALUES).
 _ALPHA_POINTS = np.array([ord(ch) for ch in ALPHABET], dtype=np.int64)
 _W = np.array(USCC_WEIGHTS, dtype=np.int64)
 _W_INV = np.array([pow(w, -1, 31) for w in USCC_WEIGHTS], dtype=np.int64)
@@ -148,9 +152,6 @@ class RegisterIndex:
             names.column("core") if "core" in cols else None,
         )
 
-    def __len__(self) -> int:
-        return len(self._uscc)
-
     def _name_arrays(self) -> tuple[pa.Array, pa.Array]:
         if self._norm is None or self._core is None:
             self._norm = normalise_names(self._names)
@@ -220,7 +221,7 @@ class RegisterIndex:
         if not n:
             return []
         points = np.array(codes, dtype="U18").view(np.uint32).reshape(n, 18).astype(np.int64)
-        values = _LUT[np.minimum(points, 127)].astype(np.int64)
+        values = CHAR_VALUES[np.minimum(points, 127)].astype(np.int64)
         legal = values >= 0
         v = np.where(legal, values, 0)
         n_bad = (~legal).sum(axis=1)
@@ -289,7 +290,7 @@ class RegisterIndex:
             n_diff = diff.sum(axis=2)
             for r, k in zip(*np.nonzero(n_diff == 1), strict=True):
                 p_ = int(np.argmax(diff[r, k]))
-                c = int(_LUT[min(int(odd[k, p_]), 127)])
+                c = int(CHAR_VALUES[min(int(odd[k, p_]), 127)])
                 if c >= 0:  # a substitution is by a character of the alphabet
                     hits.append((lo + int(r), 0, p_, c, texts[k]))
             for r, k in zip(*np.nonzero(n_diff == 2), strict=True):

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 __all__ = [
     "ALPHABET",
+    "CHAR_VALUES",
     "STATUS_LABELS",
     "UsccResult",
     "make_uscc",
@@ -54,9 +55,10 @@ _ORG_CHECK = {10: "X", 11: "0"}
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _np_strings = getattr(np, "strings", np.char)  # numpy >= 2 has np.strings
 
-# Lookup tables over ASCII code points for the vectorised validator. Code points >= 128 are
-# clipped to 127 (DEL), which is illegal like every other character outside the alphabet.
-_LUT = np.full(128, -1, dtype=np.int16)
+# Lookup tables over ASCII code points for the vectorised validator (and the typo search in
+# mujun.ingest.suggest): a character's check value, -1 outside the alphabet. Code points >= 128
+# are clipped to 127 (DEL), which is illegal like every other character outside the alphabet.
+CHAR_VALUES = _LUT = np.full(128, -1, dtype=np.int16)
 _ORG_LUT = np.zeros(128, dtype=np.int16)
 for _ch, _v in _VALUE.items():
     _LUT[ord(_ch)] = _v
