@@ -100,6 +100,18 @@ def _replace_year(store: Store, table: str, year: int, source: str | None = None
     store.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
 
 
+def _write_year(store: Store, table: str, year: int, query: str) -> None:
+    """Write the year's rows of ``table`` from ``query`` at once and make ``t_<table>`` a view
+    over them: the rows are written once, and the later checks read a stored table, which both
+    cores scan (a temporary one is a single row group). ``table`` must then not be rewritten
+    from ``t_<table>`` (validate_year's loop skips the tables written this way)."""
+    store.execute(f"CREATE OR REPLACE TEMP VIEW new_{table} AS {query}")
+    _replace_year(store, table, year, f"new_{table}")
+    store.execute(
+        f"CREATE OR REPLACE TEMP VIEW t_{table} AS SELECT * FROM {table} WHERE year = {int(year)}"
+    )
+
+
 def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -> ValidationReport:
     """Run every cross-file check for ``year`` and rebuild its clean tables."""
     files = _current_files(store, year)
@@ -131,7 +143,7 @@ def validate_year(store: Store, year: int, profiles: dict[str, SourceProfile]) -
             store.insert_arrow("issues", pa.Table.from_pylist(issues))
         _build_facts(store, year, profiles, files)
         for table in DERIVED:
-            if table not in ("enterprises", "land"):  # written first, by the builders
+            if table not in ("enterprises", "land"):  # written by _write_year
                 _replace_year(store, table, year)
         _match_report(store, year, profiles, files)
     return summarise(store, year)
@@ -399,12 +411,12 @@ def _build_enterprises(store: Store, year: int) -> None:
                 }
             ),
         )
-    # The year's firms are written to ``enterprises`` at once and read from there by the other
-    # checks: a stored table is split in row groups that both cores scan (a temporary one is
-    # not), and the rows are written once instead of twice.
-    store.execute(
+    # Written first: the other checks read the year's firms from ``enterprises``.
+    _write_year(
+        store,
+        "enterprises",
+        year,
         f"""
-        CREATE OR REPLACE TEMP VIEW new_enterprises AS
         SELECT {int(year)}::INTEGER AS year, r.uscc, r.name, r.county_code, mc.city AS city_code,
                mc.status AS division_status, r.town, r.industry_code,
                mi.division AS industry_division, mi.traditional AS traditional_industry,
@@ -414,12 +426,7 @@ def _build_enterprises(store: Store, year: int) -> None:
         LEFT JOIN map_industry mi ON mi.code = r.industry_code
         WHERE r.copy_no = 1 AND NOT r.conflict
         ORDER BY r.uscc
-        """
-    )
-    _replace_year(store, "enterprises", year, "new_enterprises")
-    store.execute(
-        f"CREATE OR REPLACE TEMP VIEW t_enterprises AS "
-        f"SELECT * FROM enterprises WHERE year = {int(year)}"
+        """,
     )
 
 
@@ -743,11 +750,11 @@ def _build_facts(
             selects.append(f"coalesce(agg_{source}.n_rows, 0) AS n_{source}_rows")
     # Land: parcels per firm, area in 亩 (unit-mismatch cells nulled), own vs leased.
     if "land" in files:
-        # Written to ``land`` at once and aggregated from there (as ``enterprises``): the
-        # rows are written once, and a stored table is scanned on both cores.
-        store.execute(
+        _write_year(
+            store,
+            "land",
+            year,
             f"""
-            CREATE OR REPLACE TEMP VIEW new_land AS
             WITH c AS (
                 SELECT * FROM cur_land
                 WHERE copy_no = 1 AND uscc IN (SELECT uscc FROM t_enterprises)
@@ -766,13 +773,7 @@ def _build_facts(
             LEFT JOIN flagged fl ON fl.source = 'land' AND fl.file_id = c.file_id
                  AND fl.row_no = c.row_no AND fl.field = 'area'
             ORDER BY c.uscc, c.parcel_id
-            """
-        )
-        _replace_year(store, "land", year, "new_land")
-        # A view over the rows just written: ``land`` must never be rewritten from ``t_land``
-        # (the default source of _replace_year), which is why validate_year's loop skips it.
-        store.execute(
-            f"CREATE OR REPLACE TEMP VIEW t_land AS SELECT * FROM land WHERE year = {int(year)}"
+            """,
         )
         store.execute(
             """
@@ -795,15 +796,17 @@ def _build_facts(
             "agg_land.uscc IS NOT NULL AS in_land",
         ]
     else:
-        store.execute(
-            f"CREATE OR REPLACE TEMP VIEW new_land AS SELECT {int(year)}::INTEGER AS year, "
+        _write_year(
+            store,
+            "land",
+            year,
+            f"SELECT {int(year)}::INTEGER AS year, "
             "NULL::VARCHAR AS uscc, NULL::VARCHAR AS parcel_id, NULL::DOUBLE AS area_mu, "
             "NULL::VARCHAR AS tenure, NULL::VARCHAR AS lessor_uscc, NULL::VARCHAR AS lessor_name, "
             "NULL::DOUBLE AS floor_area, NULL::DATE AS supply_date, NULL::BOOLEAN AS "
             "shared_parcel, NULL::BOOLEAN AS conflict, NULL::INTEGER AS file_id, "
-            "NULL::INTEGER AS row_no LIMIT 0"
+            "NULL::INTEGER AS row_no LIMIT 0",
         )
-        _replace_year(store, "land", year, "new_land")
         selects += [
             "NULL::DOUBLE AS land_own_mu",
             "NULL::DOUBLE AS land_leased_mu",
